@@ -1,0 +1,86 @@
+"""Collateral: the application factory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.engine import Engine
+
+from config import ROOT, Config
+
+from . import cli, errors, i18n, security
+from .extensions import csrf, db, login_manager, migrate
+
+
+def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
+    app = Flask(__name__, instance_path=str(ROOT / "instance"),
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    from .main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+
+    with app.app_context():
+        _tune_sqlite(db.engine)
+    return app
+
+
+def _instance_secret(path: Path) -> str:
+    """Generate the secret key on first run, readable by the app's user only."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers go on while one writer writes; busy_timeout waits instead of failing
+        # with "database is locked"; foreign keys are off in SQLite unless asked for.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+from . import models  # noqa: E402,F401 - models must be imported for metadata and migrations
+
+
+@login_manager.user_loader
+def _load_user(public_id: str) -> Any:
+    import uuid
+
+    from .models import User
+
+    try:
+        key = uuid.UUID(public_id)
+    except ValueError:
+        return None
+    return db.session.scalar(sa.select(User).where(User.public_id == key,
+                                                   User.disabled_at.is_(None)))

@@ -1,0 +1,70 @@
+"""Error pages: HTML for people, JSON for API clients; always a reason, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > \
+        request.accept_mimetypes["text/html"]
+
+
+def _reason(error: HTTPException) -> str:
+    messages = {
+        400: _("The request could not be understood."),
+        403: _("You do not have permission to do that."),
+        404: _("There is nothing at this address."),
+        405: _("This address does not accept that kind of request."),
+        413: _("What you sent is too large."),
+        429: _("Too many attempts. Please wait and try again."),
+        503: _("The service is briefly unavailable. Nothing you saved is lost; "
+               "please try again in a minute."),
+    }
+    code = error.code or 500
+    return messages.get(code, _("Something went wrong on our side. Nothing was saved."))
+
+
+def render_error(error: HTTPException, detail: str | None = None) -> tuple[Response | str, int]:
+    code = error.code or 500
+    reason = _reason(error)
+    if _wants_json():
+        return jsonify(error=reason, detail=detail, status=code), code
+    return render_template("errors/error.html", code=code, reason=reason, detail=detail), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[Response | str, int]:
+        return render_error(error, _("The form had expired or did not come from this site. "
+                                     "Reload the page and send it again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response | str, int]:
+        return render_error(error)
+
+    @app.errorhandler(OperationalError)
+    def database_down(error: OperationalError) -> tuple[Response | str, int]:
+        db.session.rollback()
+        log.error("database unavailable: %s", error.__class__.__name__)
+        return render_error(ServiceUnavailable())
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[Response | str, int]:
+        db.session.rollback()
+        # Log the type and place only: exception text can carry request data.
+        log.error("unhandled %s", error.__class__.__name__, exc_info=app.debug)
+        return render_error(InternalServerError())

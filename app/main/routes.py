@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Response, jsonify, render_template, session
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import db
+from app.models import Organisation
+from app.security import runs_argon2
+
+from . import bp
+
+
+@bp.get("/")
+def index() -> str:
+    # Until an organisation exists the operator sees how to create the first one.
+    has_org = db.session.scalar(sa.select(sa.func.count(Organisation.id))) or 0
+    if not has_org:
+        return render_template("main/first_run.html")
+    return render_template("main/index.html")
+
+
+@bp.get("/selftest")
+@runs_argon2
+def selftest() -> str:
+    """Lets anyone check that this browser can seal: secure context, WebCrypto, Argon2."""
+    return render_template("main/selftest.html")
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """For the operator's monitoring: is the app up and can it reach its database?"""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return jsonify(status="unavailable", database=False), 503
+    return jsonify(status="ok", database=True), 200
+
+
+@bp.post("/quick-exit")
+def quick_exit() -> tuple[str, int]:
+    """Called by the quick-exit script (a beacon) so the server forgets the session too."""
+    session.clear()
+    return "", 204

@@ -1,0 +1,159 @@
+"""Organisations, their members, key versions and wraps, invites, collectives."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+from .base import PublicIdMixin, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .user import User
+
+
+class Role(enum.StrEnum):
+    OUTREACH = "outreach"
+    COORDINATOR = "coordinator"
+    ANALYST = "analyst"
+
+
+class MembershipStatus(enum.StrEnum):
+    PENDING = "pending"      # registered, fingerprint not yet confirmed, holds no org key
+    CONFIRMED = "confirmed"
+    REMOVED = "removed"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> sa.Enum:
+    # Stored as plain strings with a CHECK constraint: portable, readable in a dump.
+    return sa.Enum(cls, name=name, native_enum=False, create_constraint=True, length=20,
+                   values_callable=lambda e: [m.value for m in e])
+
+
+class Organisation(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "organisation"
+
+    name: Mapped[str] = mapped_column(sa.String(200))
+    current_kv: Mapped[int] = mapped_column(default=1)
+    require_2fa: Mapped[bool] = mapped_column(default=False)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="organisation")
+    key_versions: Mapped[list[OrgKeyVersion]] = relationship(
+        back_populates="organisation", order_by="OrgKeyVersion.kv")
+
+
+class Membership(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "membership"
+    __table_args__ = (sa.UniqueConstraint("user_id", "org_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="CASCADE"),
+                                        index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    status: Mapped[MembershipStatus] = mapped_column(
+        _enum(MembershipStatus, "membership_status"), default=MembershipStatus.PENDING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], back_populates="memberships")
+    organisation: Mapped[Organisation] = relationship(back_populates="memberships")
+
+
+class OrgKeyVersion(db.Model):  # type: ignore[name-defined,misc]
+    """One organisation data key (ODK) generation; the key itself is never here, only wraps."""
+
+    __tablename__ = "org_key_version"
+    __table_args__ = (sa.UniqueConstraint("org_id", "kv"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="CASCADE"))
+    kv: Mapped[int]
+    # HPKE wrap of this ODK to the organisation's recovery public key, and that public key.
+    recovery_wrap: Mapped[str] = mapped_column(sa.String(200))
+    recovery_public_key: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+
+    organisation: Mapped[Organisation] = relationship(back_populates="key_versions")
+    wraps: Mapped[list[OrgKeyWrap]] = relationship(back_populates="key_version")
+
+
+class OrgKeyWrap(db.Model):  # type: ignore[name-defined,misc]
+    """An ODK version wrapped (HPKE) to one member's public key."""
+
+    __tablename__ = "org_key_wrap"
+    __table_args__ = (sa.UniqueConstraint("key_version_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("org_key_version.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    wrapped: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    key_version: Mapped[OrgKeyVersion] = relationship(back_populates="wraps")
+
+
+class Invite(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
+    """A single-use invitation. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "invite"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    org_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "invite_role"))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    # True when the invite is for the first coordinator of a new organisation: that browser
+    # makes ODK v1 and the recovery key pair.
+    creates_org_keys: Mapped[bool] = mapped_column(default=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class CollectiveStatus(enum.StrEnum):
+    INVITED = "invited"
+    JOINED = "joined"
+    LEFT = "left"
+
+
+class Collective(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
+    """A national or regional network of organisations that pools de-identified reports."""
+
+    __tablename__ = "collective"
+
+    name: Mapped[str] = mapped_column(sa.String(200))
+    min_cell: Mapped[int] = mapped_column(default=5)  # disclosure threshold k, never below 3
+
+    members: Mapped[list[CollectiveMember]] = relationship(back_populates="collective")
+
+    __table_args__ = (sa.CheckConstraint("min_cell >= 3", name="min_cell_at_least_3"),)
+
+
+class CollectiveMember(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "collective_member"
+    __table_args__ = (sa.UniqueConstraint("collective_id", "org_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collective_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("collective.id", ondelete="CASCADE"))
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="CASCADE"),
+                                        index=True)
+    status: Mapped[CollectiveStatus] = mapped_column(
+        _enum(CollectiveStatus, "collective_status"), default=CollectiveStatus.INVITED)
+    may_be_named: Mapped[bool] = mapped_column(default=False)
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    collective: Mapped[Collective] = relationship(back_populates="members")
+    organisation: Mapped[Organisation] = relationship()

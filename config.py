@@ -1,0 +1,77 @@
+"""Configuration from the environment. `.env` is read by the `flask` CLI and by wsgi.py.
+
+No secret lives in this file: SECRET_KEY comes from the environment or is generated into
+instance/ on first run (see app/__init__.py).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE = ROOT / "instance"
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def database_url(url: str | None) -> str:
+    """DATABASE_URL, or the SQLite file under instance/ when it is not set."""
+    url = (url or "").strip()
+    if not url:
+        return f"sqlite:///{INSTANCE / 'collateral.db'}"
+    # Accept the plain scheme most hosts hand out; we always use psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    # Passphrase KDF run in the browser (CRYPTO.md). Stored per member; may only be raised.
+    KDF_MEMORY_KIB = _int("KDF_MEMORY_KIB", 65536)
+    KDF_TIME_COST = _int("KDF_TIME_COST", 3)
+    KDF_PARALLELISM = _int("KDF_PARALLELISM", 1)
+    # Server-side Argon2id hash of the auth key the browser sends at login.
+    AUTH_HASH_MEMORY_KIB = _int("AUTH_HASH_MEMORY_KIB", 65536)
+    AUTH_HASH_TIME_COST = _int("AUTH_HASH_TIME_COST", 3)
+    AUTH_HASH_PARALLELISM = _int("AUTH_HASH_PARALLELISM", 1)
+
+    # Sessions: an absolute lifetime and an idle timeout after which the keys are locked.
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("SESSION_LIFETIME_HOURS", 12))
+    SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 30)
+    SESSION_COOKIE_NAME = "collateral_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Strict"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") != "0"
+
+    INVITE_HOURS = _int("INVITE_HOURS", 72)
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_MIB", 25) * 1024 * 1024
+    # The neutral page the quick-exit control leaves for.
+    QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.bbc.com/weather")
+
+    LANGUAGES = ("en", "es", "fr", "pt", "ru", "th")
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+    WTF_CSRF_TIME_LIMIT: int | None = None  # tied to the session instead
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = secrets.token_urlsafe(32)
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    KDF_MEMORY_KIB = 1024
+    KDF_TIME_COST = 1
+    AUTH_HASH_MEMORY_KIB = 1024
+    AUTH_HASH_TIME_COST = 1
+    SESSION_COOKIE_SECURE = False
+    QUICK_EXIT_URL = "https://weather.example/"

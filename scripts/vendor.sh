@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Installs the pinned third-party browser code and copies it into static/vendor/ (make vendor).
+#
+#   bash scripts/vendor.sh          install from scripts/vendor/package-lock.json, rewrite static/vendor
+#   bash scripts/vendor.sh --check  verify static/vendor against its MANIFEST (no npm needed)
+#
+# The copied files are committed, so running the app never needs npm. Versions are pinned exactly
+# in scripts/vendor/package.json and the lock file; `npm ci` installs exactly the locked tree into a
+# temporary directory (nothing is left in the work tree but static/vendor). Re-running gives the
+# same files and the same MANIFEST.
+#
+# What is vendored:
+# - hash-wasm (Argon2id): its own self-contained ES module build, copied unchanged.
+# - @hpke/core (RFC 9180 HPKE on WebCrypto): its ES module build imports the bare specifier
+#   "@hpke/common", which a browser cannot resolve without a bundler, so esbuild (pinned too)
+#   bundles just the suite CRYPTO.md uses into one ES module without imports.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+spec="$root/scripts/vendor"
+out="$root/static/vendor"
+manifest="$out/MANIFEST"
+
+sha256() { sha256sum "$1" | cut -d' ' -f1; }
+
+if [ "${1:-}" = "--check" ]; then
+    [ -f "$manifest" ] || { echo "vendor: $manifest is missing" >&2; exit 1; }
+    status=0
+    while IFS=$'\t' read -r path _package _version hash; do
+        case "$path" in ''|'#'*) continue ;; esac
+        if [ ! -f "$out/$path" ]; then
+            echo "vendor: missing static/vendor/$path" >&2; status=1
+        elif [ "$(sha256 "$out/$path")" != "$hash" ]; then
+            echo "vendor: static/vendor/$path does not match its MANIFEST hash" >&2; status=1
+        fi
+    done <"$manifest"
+    [ "$status" = 0 ] && echo "vendor: static/vendor matches MANIFEST"
+    exit "$status"
+fi
+[ $# -eq 0 ] || { echo "usage: $0 [--check]" >&2; exit 2; }
+
+command -v npm >/dev/null || { echo "vendor: npm is needed (apt-get install npm)" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp "$spec/package.json" "$spec/hpke-entry.js" "$spec/crypto-stub.js" "$work/"
+# --ignore-scripts: no package gets to run code at install time; esbuild's binary comes from its
+# platform package (@esbuild/<os>-<arch>), which needs no install script.
+npm_flags=(--ignore-scripts --no-audit --no-fund --loglevel=error)
+if [ -f "$spec/package-lock.json" ]; then
+    cp "$spec/package-lock.json" "$work/"
+    (cd "$work" && npm ci "${npm_flags[@]}")
+else
+    # First run only: resolve the pinned versions and keep the lock file for every later run.
+    (cd "$work" && npm install "${npm_flags[@]}")
+    cp "$work/package-lock.json" "$spec/package-lock.json"
+fi
+
+nm="$work/node_modules"
+version() { node -p "require('$nm/$1/package.json').version"; }
+hashwasm_v=$(version hash-wasm)
+hpke_v=$(version @hpke/core)
+common_v=$(version @hpke/common)
+esbuild_v=$(version esbuild)
+
+rm -rf "$out/hash-wasm" "$out/hpke-core"
+mkdir -p "$out/hash-wasm" "$out/hpke-core"
+
+cp "$nm/hash-wasm/dist/index.esm.min.js" "$out/hash-wasm/index.esm.min.js"
+cp "$nm/hash-wasm/LICENSE" "$out/hash-wasm/LICENSE"
+
+(cd "$work" && "$nm/.bin/esbuild" hpke-entry.js --bundle --format=esm --platform=browser \
+    --target=es2020 --legal-comments=inline --log-level=warning \
+    --alias:crypto=./crypto-stub.js \
+    --banner:js="/* @hpke/core $hpke_v with @hpke/common $common_v (MIT, see LICENSE files here), bundled by scripts/vendor.sh with esbuild $esbuild_v. Do not edit. */" \
+    --outfile="$out/hpke-core/hpke.esm.js")
+cp "$nm/@hpke/core/LICENSE" "$out/hpke-core/LICENSE"
+cp "$nm/@hpke/common/LICENSE" "$out/hpke-core/LICENSE.hpke-common"
+
+# A browser file must not keep a bare import ("from \"pkg\"" or import("pkg")): nothing resolves it.
+if grep -nE '(from|import)[ (]*"[^./"][^"]*"' "$out/hpke-core/hpke.esm.js" "$out/hash-wasm/index.esm.min.js"; then
+    echo "vendor: a bare import specifier is left in a vendored file" >&2
+    exit 1
+fi
+
+{
+    echo "# Third-party browser files in static/vendor. Written by scripts/vendor.sh; do not edit."
+    echo "# hpke-core/hpke.esm.js bundles @hpke/core $hpke_v and @hpke/common $common_v (esbuild $esbuild_v)."
+    echo "# Check: bash scripts/vendor.sh --check"
+    printf '# path\tpackage\tversion\tsha256\n'
+    row() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(sha256 "$out/$1")"; }
+    row hash-wasm/LICENSE hash-wasm "$hashwasm_v"
+    row hash-wasm/index.esm.min.js hash-wasm "$hashwasm_v"
+    row hpke-core/LICENSE @hpke/core "$hpke_v"
+    row hpke-core/LICENSE.hpke-common @hpke/common "$common_v"
+    row hpke-core/hpke.esm.js @hpke/core "$hpke_v"
+} >"$manifest"
+
+echo "vendor: wrote static/vendor (hash-wasm $hashwasm_v, @hpke/core $hpke_v, @hpke/common $common_v)"

@@ -1,0 +1,126 @@
+"""Fixtures: an app over a migrated database (SQLite, or PostgreSQL when DATABASE_URL says so),
+a test client, a CLI runner, and a live server on 127.0.0.1 for the browser tests."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+from config import TestConfig, database_url
+
+
+def backend() -> str:
+    """'postgresql' when the suite runs against PostgreSQL (CI's second run), else 'sqlite'."""
+    return "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+
+
+@contextmanager
+def fresh_database(label: str) -> Iterator[str]:
+    """An empty database of its own: a temp SQLite file, or a new PostgreSQL database."""
+    if backend() == "sqlite":
+        with tempfile.TemporaryDirectory(prefix=f"collateral-{label}-") as tmp:
+            yield f"sqlite:///{Path(tmp) / 'test.db'}"
+        return
+    server = sa.make_url(database_url(os.environ["DATABASE_URL"]))
+    name = f"collateral_{label}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_app(url: str, **overrides: object) -> Flask:
+    return create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, **overrides)
+
+
+def migrate_to_head(url: str) -> None:
+    app = make_app(url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_url() -> Iterator[str]:
+    """One migrated database for the session's unit tests; each test empties it afterwards."""
+    with fresh_database("unit") as url:
+        migrate_to_head(url)
+        yield url
+
+
+def _empty_all_tables() -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(migrated_url: str) -> Iterator[Flask]:
+    app = make_app(migrated_url)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_all_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+class LiveServer:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_app() -> Iterator[Flask]:
+    with fresh_database("live") as url:
+        migrate_to_head(url)
+        app = make_app(url)
+        yield app
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: Flask) -> Iterator[str]:
+    """Base URL of the app served on 127.0.0.1 (a secure context, so WebCrypto works)."""
+    with LiveServer(live_app) as server:
+        yield server.url
