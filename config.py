@@ -10,6 +10,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parent
 INSTANCE = ROOT / "instance"
@@ -35,7 +36,7 @@ def database_url(url: str | None) -> str:
 class Config:
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
 
     # Passphrase KDF run in the browser (CRYPTO.md). Stored per member; may only be raised.
     KDF_MEMORY_KIB = _int("KDF_MEMORY_KIB", 65536)

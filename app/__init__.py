@@ -72,7 +72,7 @@ def _tune_sqlite(engine: Engine) -> None:
 from . import models  # noqa: E402,F401 - models must be imported for metadata and migrations
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]
 def _load_user(public_id: str) -> Any:
     import uuid
 

@@ -35,7 +35,7 @@ def _reason(error: HTTPException) -> str:
                "please try again in a minute."),
     }
     code = error.code or 500
-    return messages.get(code, _("Something went wrong on our side. Nothing was saved."))
+    return str(messages.get(code, _("Something went wrong on our side. Nothing was saved.")))
 
 
 def render_error(error: HTTPException, detail: str | None = None) -> tuple[Response | str, int]:

@@ -1,11 +1,9 @@
 import logging
-
-import sqlalchemy as sa
 from logging.config import fileConfig
 
-from flask import current_app
-
+import sqlalchemy as sa
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -148,24 +149,31 @@ def positive_checks(v: dict[str, Any]) -> list[tuple[str, Callable[[], None]]]:
 def must_fail_checks(v: dict[str, Any]) -> list[tuple[str, Callable[[], object]]]:
     """(name, attempt) pairs; each attempt must raise CryptoError."""
     b = b64u_decode
-    attempts: list[tuple[str, Callable[[], object]]] = []
-    mf = v["must_fail"]
-    for c in mf.get("record", []):
-        attempts.append((f"record: {c['why']}", lambda c=c: open_record(
-            b(c["org_key"]), c["org"], c["record"], c["envelope"])))
-    for c in mf.get("org_key_unwrap", []):
-        attempts.append((f"org_key_unwrap: {c['why']}", lambda c=c: unwrap_org_key(
-            c["wrapped"], load_private_pkcs8(b(c["recipient_private_pkcs8"])), c["org"],
-            c["kv"], c["recipient"], c["purpose"])))
-    for c in mf.get("member_key", []):
-        attempts.append((f"member_key: {c['why']}", lambda c=c: unwrap_member_key(
-            b(c["kek"]), c["user"], c["envelope"])))
-    for c in mf.get("export", []):
-        attempts.append((f"export: {c['why']}", lambda c=c: open_export(
-            b(c["blob"]), load_private_pkcs8(b(c["recipient_private_pkcs8"])), c["recipient"])))
-    for c in mf.get("recovery_code", []):
-        attempts.append((f"recovery_code: {c['why']}", lambda c=c: recovery_scalar(c["code"])))
-    return attempts
+
+    def record(c: dict[str, Any]) -> object:
+        return open_record(b(c["org_key"]), c["org"], c["record"], c["envelope"])
+
+    def org_key(c: dict[str, Any]) -> object:
+        return unwrap_org_key(c["wrapped"], load_private_pkcs8(b(c["recipient_private_pkcs8"])),
+                              c["org"], c["kv"], c["recipient"], c["purpose"])
+
+    def member_key(c: dict[str, Any]) -> object:
+        return unwrap_member_key(b(c["kek"]), c["user"], c["envelope"])
+
+    def export(c: dict[str, Any]) -> object:
+        return open_export(b(c["blob"]), load_private_pkcs8(b(c["recipient_private_pkcs8"])),
+                           c["recipient"])
+
+    def recovery(c: dict[str, Any]) -> object:
+        return recovery_scalar(c["code"])
+
+    openers: dict[str, Callable[[dict[str, Any]], object]] = {
+        "record": record, "org_key_unwrap": org_key, "member_key": member_key,
+        "export": export, "recovery_code": recovery}
+    unknown = set(v["must_fail"]) - set(openers)
+    assert not unknown, f"must_fail sections with no Python check: {unknown}"
+    return [(f"{section}: {c['why']}", partial(openers[section], c))
+            for section, cases in v["must_fail"].items() for c in cases]
 
 
 __all__ = ["CryptoError", "must_fail_checks", "positive_checks", "vectors_path"]

@@ -29,7 +29,9 @@ def _requests(app: Flask) -> list[tuple[Rule, str, str]]:
     for rule in app.url_map.iter_rules():
         missing = set(rule.arguments) - set(SAMPLE_ARGS)
         assert not missing, f"add sample values for {rule.rule} arguments {missing}"
-        path = rule.build({a: SAMPLE_ARGS[a] for a in rule.arguments})[1]
+        built = rule.build({a: SAMPLE_ARGS[a] for a in rule.arguments})
+        assert built is not None, rule.rule
+        path = built[1]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             out.append((rule, method, path))
     return out

@@ -38,7 +38,8 @@ from app.crypto import (
     wrap_org_key,
 )
 
-TEST_PARAMS = {"alg": "argon2id", "v": 19, "m": 1024, "t": 1, "p": 1}
+TEST_M, TEST_T, TEST_P = 1024, 1, 1
+TEST_PARAMS = {"alg": "argon2id", "v": 19, "m": TEST_M, "t": TEST_T, "p": TEST_P}
 
 
 def _pkcs8(key: ec.EllipticCurvePrivateKey) -> str:
@@ -55,7 +56,7 @@ def _flip(text: str, at: int = 3) -> str:
 
 
 def generate_vectors(path: Path, *, seed: int | None = None) -> dict[str, Any]:
-    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    rng = random.Random(seed)
 
     def rb(n: int) -> bytes:
         return rng.randbytes(n)
@@ -78,8 +79,7 @@ def generate_vectors(path: Path, *, seed: int | None = None) -> dict[str, Any]:
     kdf = []
     for passphrase in ("ｆｕｌｌwidth ﬁ — ünïcode " + rb(4).hex(), "plain words " + rb(4).hex()):
         salt = rb(16)
-        master = derive_master_key(passphrase, salt, TEST_PARAMS["m"], TEST_PARAMS["t"],
-                                   TEST_PARAMS["p"])
+        master = derive_master_key(passphrase, salt, TEST_M, TEST_T, TEST_P)
         kdf.append({"passphrase": passphrase, "salt": b64u_encode(salt),
                     "params": dict(TEST_PARAMS), "master_key": b64u_encode(master),
                     "auth_key": b64u_encode(derive_auth_key(master)),

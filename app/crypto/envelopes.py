@@ -21,7 +21,7 @@ VERSION = 1
 
 
 def check_envelope(envelope: Any, *, with_kv: bool, max_ct_bytes: int | None = None) -> None:
-    """Refuse anything that is not exactly a v1 envelope. Used on open and by the server on store."""
+    """Refuse anything that is not exactly a v1 envelope: used on open, and on store."""
     if not isinstance(envelope, dict):
         raise CryptoError("envelope must be a JSON object")
     expected = {"v", "iv", "ct", "kv"} if with_kv else {"v", "iv", "ct"}

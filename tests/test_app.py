@@ -1,0 +1,134 @@
+"""What an operator or a visitor notices of the skeleton: pages, errors, session, secrets."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.exc import StatementError
+
+from app import _instance_secret
+from app.extensions import db
+from app.models import Organisation, User
+from config import database_url
+
+
+def test_first_run_page_explains_how_to_start(client: FlaskClient) -> None:
+    body = client.get("/").get_data(as_text=True)
+    assert "There is no organisation on this server yet" in body
+    assert "flask org create" in body
+
+
+def test_home_page_once_an_organisation_exists(app: Flask, client: FlaskClient) -> None:
+    db.session.add(Organisation(name="Red Umbrella"))
+    db.session.commit()
+    body = client.get("/").get_data(as_text=True)
+    assert "There is no organisation" not in body
+    assert "sealed in your browser" in body
+
+
+def test_every_page_has_a_quick_exit(client: FlaskClient, app: Flask) -> None:
+    for path in ("/", "/selftest", "/missing"):
+        body = client.get(path).get_data(as_text=True)
+        assert 'id="quick-exit"' in body
+        assert f'href="{app.config["QUICK_EXIT_URL"]}"' in body
+        assert "/static/js/quickexit.js" in body
+
+
+def test_healthz_reports_database(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": True}
+
+
+def test_healthz_says_503_when_database_is_gone(tmp_path: Path) -> None:
+    from tests.conftest import make_app
+    app = make_app(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert (response.json or {})["status"] == "unavailable"
+
+
+def test_quick_exit_needs_csrf_and_clears_the_session(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    token = page.split('name="csrf-token" content="')[1].split('"')[0]
+    with client.session_transaction() as session:
+        session["marker"] = "keys-here"
+    assert client.post("/quick-exit").status_code == 400  # no token: refused, with a reason
+    response = client.post("/quick-exit", data={"csrf_token": token})
+    assert response.status_code == 204
+    with client.session_transaction() as session:
+        assert "marker" not in session
+
+
+def test_csrf_refusal_is_explained(client: FlaskClient) -> None:
+    response = client.post("/quick-exit")
+    assert response.status_code == 400
+    assert "did not come from this site" in response.get_data(as_text=True)
+
+
+def test_api_errors_are_json(client: FlaskClient) -> None:
+    response = client.get("/api/nothing")
+    assert response.status_code == 404
+    body = response.json or {}
+    assert body["status"] == 404 and body["error"]
+
+
+def test_oversized_request_is_refused_early(app: Flask, client: FlaskClient) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    response = client.post("/quick-exit", data={"x": "y" * 5000})
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)
+
+
+def _user(**overrides: Any) -> User:
+    fields: dict[str, Any] = dict(
+        email="  Someone@Example.ORG ", display_name="S", kdf_salt="A" * 22,
+        kdf_memory_kib=65536, kdf_time_cost=3, kdf_parallelism=1, auth_hash="$argon2id$x",
+        public_key="B" * 87, wrapped_private_key={"v": 1, "iv": "A" * 16, "ct": "A" * 40})
+    fields.update(overrides)
+    return User(**fields)
+
+
+def test_user_email_is_normalised_and_public_id_is_separate(app: Flask) -> None:
+    user = _user()
+    db.session.add(user)
+    db.session.commit()
+    assert user.email == "someone@example.org"
+    assert len(user.pid) == 36 and user.pid != str(user.id)
+    assert user.get_id() == user.pid
+
+
+@pytest.mark.parametrize("bad", [
+    {"narrative": "in clear"},
+    {"v": 2, "iv": "A" * 16, "ct": "A" * 40},
+    {"v": 1, "iv": "AAAA", "ct": "A" * 40},
+    {"v": 1, "iv": "A" * 16, "ct": "A" * 40, "extra": 1},
+    "not even an object",
+])
+def test_database_refuses_anything_but_an_envelope(app: Flask, bad: Any) -> None:
+    db.session.add(_user(wrapped_private_key=bad))
+    with pytest.raises(StatementError, match="malformed envelope"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_secret_key_is_generated_once_and_private(tmp_path: Path) -> None:
+    path = tmp_path / "secret_key"
+    first = _instance_secret(path)
+    assert len(first) >= 48
+    assert _instance_secret(path) == first
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_database_url_defaults_to_sqlite_in_instance() -> None:
+    assert database_url(None).startswith("sqlite:///") and database_url("").endswith(
+        "instance/collateral.db")
+    assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
