@@ -24,16 +24,17 @@ def _babel(*args: str) -> None:
         raise click.ClickException(f"pybabel {args[0]} failed")
 
 
-def _extract() -> None:
-    _babel("extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-o", str(POT),
+def _extract(output: Path = POT) -> None:
+    _babel("extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-o", str(output),
            "--no-location", "--sort-output", "--project", "Collateral", str(ROOT / "app"),
            str(ROOT / "templates"))
 
 
 @translate.command("extract")
-def extract() -> None:
-    """Collect every marked string into messages.pot."""
-    _extract()
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=POT, show_default=True)
+def extract(output: Path) -> None:
+    """Collect every marked string into a .pot file."""
+    _extract(output)
 
 
 @translate.command("init")

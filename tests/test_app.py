@@ -132,3 +132,12 @@ def test_database_url_defaults_to_sqlite_in_instance() -> None:
         "instance/collateral.db")
     assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+
+
+def test_translate_extract_finds_template_and_python_strings(runner: Any, tmp_path: Path) -> None:
+    pot = tmp_path / "messages.pot"
+    result = runner.invoke(args=["translate", "extract", "-o", str(pot)])
+    assert result.exit_code == 0, result.output
+    text = pot.read_text(encoding="utf-8")
+    assert 'msgid "Quick exit"' in text  # templates/base.html
+    assert 'msgid "What you sent is too large."' in text  # app/errors.py
