@@ -38,12 +38,6 @@ def test_error_page_loads_cleanly(browser: Browser, live_server: str) -> None:
     context.close()
 
 
-def test_selftest_page_reports_this_browser_can_seal(page: Page, live_server: str) -> None:
-    page.goto(live_server + "/selftest")
-    page.locator("body[data-selftest]").wait_for(state="attached", timeout=20_000)
-    assert page.get_attribute("body", "data-selftest") == "ok", page.inner_text("#selftest")
-
-
 @pytest.fixture
 def exit_page(browser: Browser, live_app: Flask) -> Iterator[tuple[Page, list[int]]]:
     """A page whose neutral exit site is stubbed; records the server's answers to the beacon."""

@@ -1,0 +1,97 @@
+// "Check this browser": runs the sealing code once with known answers and says what works.
+// Writes a plain list into #selftest and sets <body data-selftest="ok|failed"> for tests.
+
+// The Argon2id known answer is the test-parameter vector of shared/vectors/crypto-v1.json.
+const KAT = {
+  passphrase: "test-params passphrase",
+  salt: "QkJCQkJCQkJCQkJCQkJCQg",
+  masterKey: "VU3eGvMhMPjUw7tZkDeThKFyZ7s-xCcm_u2KHhYioYY",
+  authKey: "LcLnPwql1UtPrSB7LDUigoFWZ5m7XSO1bwV1weFEoYI",
+};
+
+const ORG = "00000000-0000-4000-8000-000000000001";
+const RECORD = "00000000-0000-4000-8000-000000000002";
+const USER = "00000000-0000-4000-8000-000000000003";
+
+function same(a, b) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+const LOAD = "The sealing code loads";
+
+const checks = [
+  ["This page is a secure context", async () => {
+    if (!window.isSecureContext) throw new Error("open the site over https");
+  }],
+  ["WebCrypto is available", async () => {
+    if (!window.crypto?.subtle) throw new Error("crypto.subtle is missing");
+  }],
+  [LOAD, async (ctx) => {
+    ctx.sealing = await import("./sealing.js");
+  }],
+  ["Argon2id derives the known key", async ({ sealing: s }) => {
+    const master = await s.deriveMasterKey(KAT.passphrase, s.b64uDecode(KAT.salt), 1024, 1, 1);
+    if (s.b64uEncode(master) !== KAT.masterKey) throw new Error("wrong master key");
+    if (s.b64uEncode(await s.deriveAuthKey(master)) !== KAT.authKey) throw new Error("wrong auth key");
+  }],
+  ["A record seals and opens again", async ({ sealing: s }) => {
+    const orgKey = await s.importOrgKey(s.generateOrgKey());
+    const fields = { narrative: "Selftest ✓ ünïcode", people: [{ alias: "A." }] };
+    const envelope = await s.sealRecord(orgKey, ORG, RECORD, 1, fields);
+    const opened = await s.openRecord(orgKey, ORG, RECORD, envelope);
+    if (!same(s.canonicalJson(opened), s.canonicalJson(fields))) throw new Error("round trip differs");
+    let moved = false;
+    try {
+      await s.openRecord(orgKey, ORG, USER, envelope);
+      moved = true;
+    } catch {
+      // expected: an envelope moved to another record must not open
+    }
+    if (moved) throw new Error("an envelope opened under the wrong record");
+  }],
+  ["An organisation key wraps to a member key and back", async ({ sealing: s }) => {
+    const pair = await s.generateMemberKeyPair();
+    const orgKeyBytes = s.generateOrgKey();
+    const wrapped = await s.wrapOrgKey(orgKeyBytes, pair.publicKey, ORG, 1, USER);
+    const orgKey = await s.unwrapOrgKey(wrapped, pair.privateKey, ORG, 1, USER, "org-key",
+      { extractable: true });
+    const raw = new Uint8Array(await crypto.subtle.exportKey("raw", orgKey));
+    if (!same(raw, orgKeyBytes)) throw new Error("unwrapped key differs");
+  }],
+];
+
+function report(list, name, error) {
+  const item = document.createElement("li");
+  item.textContent = error ? `✗ ${name}: ${error.message || error}` : `✓ ${name}`;
+  item.dataset.result = error ? "failed" : "ok";
+  list.append(item);
+}
+
+async function run() {
+  const box = document.getElementById("selftest");
+  const list = document.createElement("ul");
+  box?.replaceChildren(list);
+  const ctx = {};
+  let ok = true;
+  let afterLoad = false;
+  for (const [name, check] of checks) {
+    try {
+      // The checks after LOAD use the sealing code; say so rather than crash without it.
+      if (afterLoad && !ctx.sealing) throw new Error("not run: the sealing code did not load");
+      await check(ctx);
+      report(list, name, null);
+    } catch (error) {
+      ok = false;
+      report(list, name, error);
+    }
+    afterLoad ||= name === LOAD;
+  }
+  const summary = document.createElement("p");
+  summary.textContent = ok
+    ? "This browser can seal and open records."
+    : "This browser cannot be used to seal records safely. Try a current Firefox, Chrome or Safari.";
+  box?.append(summary);
+  document.body.dataset.selftest = ok ? "ok" : "failed";
+}
+
+run();
