@@ -56,6 +56,8 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") != "0"
 
     INVITE_HOURS = _int("INVITE_HOURS", 72)
+    # The address people open the app at, for links printed by `flask org ...` commands.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_MIB", 25) * 1024 * 1024
     # The neutral page the quick-exit control leaves for.
     QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.bbc.com/weather")

@@ -36,9 +36,16 @@ def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
 
+    from .account import bp as account_bp
+    from .auth import bp as auth_bp
     from .main import bp as main_bp
+    from .orgs import bp as orgs_bp
 
-    app.register_blueprint(main_bp)
+    for blueprint in (main_bp, auth_bp, account_bp, orgs_bp):
+        app.register_blueprint(blueprint)
+    from .auth.access import current_membership
+
+    app.jinja_env.globals["current_membership"] = current_membership
 
     with app.app_context():
         _tune_sqlite(db.engine)
@@ -72,16 +79,3 @@ def _tune_sqlite(engine: Engine) -> None:
 
 from . import models  # noqa: E402,F401 - models must be imported for metadata and migrations
 
-
-@login_manager.user_loader  # type: ignore[untyped-decorator]
-def _load_user(public_id: str) -> Any:
-    import uuid
-
-    from .models import User
-
-    try:
-        key = uuid.UUID(public_id)
-    except ValueError:
-        return None
-    return db.session.scalar(sa.select(User).where(User.public_id == key,
-                                                   User.disabled_at.is_(None)))

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
-from flask import Flask
+import sqlalchemy as sa
+from flask import Flask, current_app, url_for
 from flask.cli import AppGroup
+
+from app.extensions import db
+from app.models import Collective, Membership, MembershipStatus, Organisation
+from app.orgs import service as orgs
+from app.payload import BadInput
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 POT = ROOT / "messages.pot"
@@ -61,5 +73,91 @@ def compile_() -> None:
     _babel("compile", "-d", str(TRANSLATIONS))
 
 
+org = AppGroup("org", help="Create organisations and recover one with its recovery code.")
+collective = AppGroup("collective", help="Create collectives and invite organisations.")
+
+
+def _link(endpoint: str, token: str) -> str:
+    base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
+    return base.rstrip("/") + url_for(endpoint, token=token)
+
+
+def _find_org(name_or_id: str) -> Organisation:
+    query = sa.select(Organisation).where(Organisation.name == name_or_id)
+    with contextlib.suppress(ValueError):
+        query = sa.select(Organisation).where(sa.or_(
+            Organisation.name == name_or_id, Organisation.public_id == uuid.UUID(name_or_id)))
+    found = db.session.scalars(query).all()
+    if len(found) != 1:
+        raise click.ClickException(f"no single organisation is called {name_or_id!r}")
+    return found[0]
+
+
+def _commit_or_fail(action: Callable[[], T]) -> T:
+    try:
+        result = action()
+    except BadInput as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    return result
+
+
+@org.command("create")
+@click.argument("name")
+@click.option("--coordinator", "email", required=True, help="The first coordinator's e-mail.")
+@click.option("--hours", type=click.IntRange(1, 24 * 30), default=None,
+              help="How long the link works (default INVITE_HOURS, 72).")
+def org_create(name: str, email: str, hours: int | None) -> None:
+    """Create an organisation and print its first coordinator's single-use link."""
+    _, token = _commit_or_fail(lambda: orgs.create_org(name, email, hours))
+    click.echo(f"Organisation {name!r} created.")
+    click.echo("Send this single-use link to the first coordinator through a channel you trust:")
+    click.echo(_link("auth.register_page", token))
+
+
+@org.command("list")
+def org_list() -> None:
+    """Organisations on this instance, with member counts (no incident data)."""
+    for item in db.session.scalars(sa.select(Organisation).order_by(Organisation.name)):
+        count = db.session.scalar(sa.select(sa.func.count(Membership.id)).where(
+            Membership.org_id == item.id, Membership.status == MembershipStatus.CONFIRMED))
+        click.echo(f"{item.pid}  {item.name}  ({count} confirmed members)")
+
+
+@org.command("recover")
+@click.argument("organisation")
+@click.option("--email", required=True, help="Who takes over as coordinator.")
+def org_recover(organisation: str, email: str) -> None:
+    """Print a link with which the holder of the recovery code takes over as coordinator."""
+    target = _find_org(organisation)
+    token = _commit_or_fail(lambda: orgs.create_recovery_invite(target, email))
+    click.echo("Recovery link (works only together with the organisation's recovery code):")
+    click.echo(_link("auth.recover_page", token))
+
+
+@collective.command("create")
+@click.argument("name")
+def collective_create(name: str) -> None:
+    """Create a collective (a network of organisations that pools de-identified reports)."""
+    made = _commit_or_fail(lambda: orgs.create_collective(name))
+    click.echo(f"Collective {name!r} created: {made.pid}")
+
+
+@collective.command("invite")
+@click.argument("collective_name")
+@click.argument("organisation")
+def collective_invite(collective_name: str, organisation: str) -> None:
+    """Invite an organisation; it joins when one of its coordinators accepts."""
+    target = db.session.scalar(sa.select(Collective).where(Collective.name == collective_name))
+    if target is None:
+        raise click.ClickException(f"no collective is called {collective_name!r}")
+    member = _find_org(organisation)
+    _commit_or_fail(lambda: orgs.invite_to_collective(target, member))
+    click.echo(f"{member.name} is invited to {target.name}; a coordinator of it must accept.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(translate)
+    app.cli.add_command(org)
+    app.cli.add_command(collective)

@@ -23,6 +23,7 @@ from .keys import (
     recovery_code,
     recovery_scalar,
     unwrap_org_key,
+    verify_recovery_proof,
     wrap_org_key,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "seal_record",
     "unwrap_member_key",
     "unwrap_org_key",
+    "verify_recovery_proof",
     "wrap_member_key",
     "wrap_org_key",
 ]

@@ -127,3 +127,26 @@ def load_private_pkcs8(der: bytes) -> ec.EllipticCurvePrivateKey:
         raise CryptoError("not an EC private key")
     return key
 
+
+
+def verify_recovery_proof(recovery_public_raw: bytes, org_id: str, nonce: str,
+                          signature: bytes) -> None:
+    """Check that whoever recovers an organisation holds its recovery code.
+
+    The browser signs canonical {"nonce","org","purpose":"recovery-proof","v":1} with ECDSA
+    P-256/SHA-256 using the recovery scalar; the signature is r ‖ s (IEEE P1363, 64 bytes).
+    """
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    if len(signature) != 64:
+        raise CryptoError("the recovery proof has the wrong length")
+    message = canonical_json({"nonce": nonce, "org": org_id, "purpose": "recovery-proof",
+                              "v": 1})
+    der = encode_dss_signature(int.from_bytes(signature[:32], "big"),
+                               int.from_bytes(signature[32:], "big"))
+    try:
+        load_public_raw(recovery_public_raw).verify(der, message, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature as exc:
+        raise CryptoError("the recovery code does not match this organisation") from exc

@@ -7,6 +7,7 @@ from .org import (
     CollectiveMember,
     CollectiveStatus,
     Invite,
+    InvitePurpose,
     Membership,
     MembershipStatus,
     Organisation,
@@ -14,14 +15,18 @@ from .org import (
     OrgKeyWrap,
     Role,
 )
+from .session import AuthFailure, LoginSession
 from .user import User
 
 __all__ = [
     "AuditEvent",
+    "AuthFailure",
     "Collective",
     "CollectiveMember",
     "CollectiveStatus",
     "Invite",
+    "InvitePurpose",
+    "LoginSession",
     "Membership",
     "MembershipStatus",
     "OrgKeyVersion",

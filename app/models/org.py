@@ -102,22 +102,31 @@ class OrgKeyWrap(db.Model):  # type: ignore[name-defined,misc]
     key_version: Mapped[OrgKeyVersion] = relationship(back_populates="wraps")
 
 
+class InvitePurpose(enum.StrEnum):
+    NEW_ORG = "new_org"    # first coordinator: that browser makes ODK v1 and the recovery key
+    JOIN = "join"          # a new member of an existing organisation
+    RESET = "reset"        # an existing member re-keys after a lost passphrase
+    RECOVER = "recover"    # a coordinator-to-be takes over with the recovery code
+
+
 class Invite(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
     """A single-use invitation. Only the SHA-256 of the token is stored."""
 
     __tablename__ = "invite"
 
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    org_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="CASCADE"),
+                                        index=True)
+    purpose: Mapped[InvitePurpose] = mapped_column(_enum(InvitePurpose, "invite_purpose"))
     role: Mapped[Role] = mapped_column(_enum(Role, "invite_role"))
     email: Mapped[str | None] = mapped_column(sa.String(254))
-    # True when the invite is for the first coordinator of a new organisation: that browser
-    # makes ODK v1 and the recovery key pair.
-    creates_org_keys: Mapped[bool] = mapped_column(default=False)
+    # For RESET and RECOVER of an existing account: whose keys are replaced.
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+
+    organisation: Mapped[Organisation] = relationship()
 
 
 class CollectiveStatus(enum.StrEnum):
