@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy.engine import Engine
 
 from config import ROOT, Config
@@ -46,6 +46,14 @@ def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
     from .auth.access import current_membership
 
     app.jinja_env.globals["current_membership"] = current_membership
+
+    @app.teardown_request
+    def _forget_request_state(_exc: BaseException | None) -> None:
+        # Flask-Login (the user) and Flask-WTF (the CSRF token) cache on g, which lives as
+        # long as the app context. When one context serves several requests (tests, the CLI)
+        # nothing of one request may carry over to the next.
+        for key in list(g):
+            g.pop(key)
 
     with app.app_context():
         _tune_sqlite(db.engine)

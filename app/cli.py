@@ -78,8 +78,9 @@ collective = AppGroup("collective", help="Create collectives and invite organisa
 
 
 def _link(endpoint: str, token: str) -> str:
-    base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
-    return base.rstrip("/") + url_for(endpoint, token=token)
+    # Commands run outside a request: build the link against the configured public address.
+    with current_app.test_request_context("/", base_url=current_app.config["PUBLIC_URL"]):
+        return url_for(endpoint, token=token, _external=True)
 
 
 def _find_org(name_or_id: str) -> Organisation:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import traceback
+from pathlib import Path
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -65,6 +67,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[Response | str, int]:
         db.session.rollback()
-        # Log the type and place only: exception text can carry request data.
-        log.error("unhandled %s", error.__class__.__name__, exc_info=app.debug)
+        # Log the type and where it happened, not the message: exception text can carry
+        # request data, and nothing a person typed may reach the logs.
+        frames = traceback.extract_tb(error.__traceback__)[-5:]
+        where = " < ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames))
+        log.error("unhandled %s at %s", error.__class__.__name__, where)
         return render_error(InternalServerError())

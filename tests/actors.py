@@ -189,13 +189,17 @@ class Browser:
             self.org_keys[kv] = odk
         return response
 
-    def recover(self, link: str, code_scalar: bytes, name: str = "Recovered") -> TestResponse:
+    def recover(self, link: str, code_scalar: bytes, name: str = "Recovered",
+                sign_with: bytes | None = None) -> TestResponse:
+        """recover.js: open the recovery wraps with the code, re-wrap to self, prove the code.
+        `sign_with` plays a client that has the wraps but not the code."""
         url, body = self.registration_body(link, name)
         data = page_data(self.get(link).get_data(as_text=True))
         recovery_key = private_key_from_scalar(code_scalar)
         message = canonical_json({"nonce": data["nonce"], "org": data["org-id"],
                                   "purpose": "recovery-proof", "v": 1})
-        r, s = decode_dss_signature(recovery_key.sign(message, ec.ECDSA(hashes.SHA256())))
+        signer = private_key_from_scalar(sign_with) if sign_with else recovery_key
+        r, s = decode_dss_signature(signer.sign(message, ec.ECDSA(hashes.SHA256())))
         assert self.private_key is not None
         wraps = []
         for pair in data["recovery-wraps"].split(","):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -155,7 +156,7 @@ def test_recovery_code_restores_access(runner: FlaskCliRunner, coordinator: Brow
     link = link_path(result.output)
     heir = new_browser("coord@example.org")
     heir.passphrase = "a brand new passphrase nobody forgot"
-    wrong = heir.recover(link, bytes(31) + b"\x07")
+    wrong = heir.recover(link, scalar, sign_with=bytes(31) + b"\x07")
     assert wrong.status_code == 400 and (wrong.json or {})["field"] == "recovery"
     response = heir.recover(link, scalar)
     assert response.status_code == 201, response.get_data(as_text=True)
@@ -174,7 +175,8 @@ def test_two_factor_enrolment_and_replay(coordinator: Browser) -> None:
     assert coordinator.get("/account/2fa/qr.svg").content_type.startswith("image/svg+xml")
     response = coordinator.post_form("/account/2fa", {"code": totp.now()})
     assert response.status_code == 302
-    code = totp.now()
+    # The enrolment code is spent; the next time step's code is accepted once (clock drift).
+    code = totp.at(time.time() + 30)
     fresh = Browser(coordinator.client.application.test_client(), coordinator.email)
     assert fresh.login(totp_code=code).status_code == 200
     replay = Browser(coordinator.client.application.test_client(), coordinator.email)
@@ -377,9 +379,9 @@ def test_role_changes_are_audited_and_analyst_needs_rotation(
     response = coordinator.remove(member.user_id, org_of().pid, demote=True)
     assert response.status_code == 200
     db.session.expire_all()
-    membership = db.session.get(Membership, membership.id)
-    assert membership is not None and membership.role.value == "analyst"
-    assert membership.status == MembershipStatus.CONFIRMED
+    demoted = db.session.get(Membership, membership.id)
+    assert demoted is not None and demoted.role.value == "analyst"
+    assert demoted.status == MembershipStatus.CONFIRMED
     changes = db.session.scalars(sa.select(AuditEvent.details).where(
         AuditEvent.action == "member_role_changed")).all()
     assert [c["new"] for c in changes] == ["coordinator", "analyst"]

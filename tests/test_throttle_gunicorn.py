@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -11,10 +12,8 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
@@ -73,20 +72,27 @@ def gunicorn(tmp_path: Path) -> Iterator[Gunicorn]:
             server.stop()
 
 
-def _attempt(base: str, email: str) -> tuple[int, dict[str, object]]:
-    """One login attempt from a fresh client: new connection, new cookie, new CSRF token."""
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-    page = opener.open(base + "/login").read().decode()
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page)
-    assert token
-    body = json.dumps({"email": email, "auth_key": "A" * 43}).encode()
-    request = urllib.request.Request(base + "/auth/login", data=body, method="POST", headers={
-        "Content-Type": "application/json", "X-CSRFToken": token.group(1)})
-    try:
-        response = opener.open(request)
-        return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+def _attempt(server: Gunicorn, email: str, source: str) -> tuple[int, dict[str, object]]:
+    """One login attempt from a fresh client at loopback address `source`: new connection,
+    new cookie, new CSRF token."""
+    def connect() -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", server.port, timeout=30,
+                                          source_address=(source, 0))
+    conn = connect()
+    conn.request("GET", "/login")
+    page = conn.getresponse()
+    cookie = (page.getheader("Set-Cookie") or "").split(";", 1)[0]
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.read().decode())
+    conn.close()
+    assert token and cookie
+    conn = connect()
+    conn.request("POST", "/auth/login", body=json.dumps({"email": email, "auth_key": "A" * 43}),
+                 headers={"Content-Type": "application/json", "X-CSRFToken": token.group(1),
+                          "Cookie": cookie})
+    answer = conn.getresponse()
+    result = answer.status, json.loads(answer.read())
+    conn.close()
+    return result
 
 
 def _workers_that_answered_logins(log: Path) -> set[str]:
@@ -96,12 +102,13 @@ def _workers_that_answered_logins(log: Path) -> set[str]:
 
 def test_throttle_holds_across_workers_and_restart(gunicorn: Gunicorn) -> None:
     # Repeat with a new account until the failures landed on both workers (bounded).
+    # Each round comes from its own loopback address, so the per-address limit starts afresh.
     for attempt in range(8):
-        email = f"target{attempt}@example.org"
+        email, source = f"target{attempt}@example.org", f"127.0.0.{attempt + 2}"
         gunicorn.log.write_text("")
-        answers = [_attempt(gunicorn.url, email)[0] for _ in range(5)]
+        answers = [_attempt(gunicorn, email, source)[0] for _ in range(5)]
         assert answers == [401] * 5
-        status, body = _attempt(gunicorn.url, email)
+        status, body = _attempt(gunicorn, email, source)
         assert status == 429 and body["retry_after_minutes"] in (14, 15)
         time.sleep(0.2)  # let the access log flush
         if len(_workers_that_answered_logins(gunicorn.log)) == 2:
@@ -110,6 +117,8 @@ def test_throttle_holds_across_workers_and_restart(gunicorn: Gunicorn) -> None:
         pytest.fail("the kernel never spread six connections over the two workers")
     gunicorn.stop()
     gunicorn.start()
-    status, body = _attempt(gunicorn.url, email)
+    status, body = _attempt(gunicorn, email, source)
     assert status == 429, "a restart must not forget the failures"
+    # The per-address limit also holds: another account from the same address is refused.
+    assert _attempt(gunicorn, "someone.else@example.org", source)[0] == 429
     assert "Try again in" in str(body["error"])

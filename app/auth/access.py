@@ -8,7 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,6 +19,7 @@ from app.payload import BadInput, Payload
 from . import sessions
 
 F = TypeVar("F", bound=Callable[..., Any])
+MEMBERSHIP = "collateral.membership"
 
 
 @login_manager.request_loader  # type: ignore[untyped-decorator]
@@ -37,8 +38,8 @@ def _unauthorized() -> Any:
 
 
 def current_membership() -> Membership | None:
-    if "membership" in g:
-        cached: Membership | None = g.membership
+    if MEMBERSHIP in request.environ:
+        cached: Membership | None = request.environ[MEMBERSHIP]
         return cached
     row = sessions.current()
     membership = None
@@ -46,7 +47,7 @@ def current_membership() -> Membership | None:
         membership = db.session.scalar(sa.select(Membership).where(
             Membership.user_id == row.user_id, Membership.org_id == row.org_id,
             Membership.status != MembershipStatus.REMOVED))
-    g.membership = membership
+    request.environ[MEMBERSHIP] = membership
     return membership
 
 

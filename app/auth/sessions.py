@@ -13,13 +13,15 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, g, session
+from flask import current_app, request, session
 
 from app.crypto import b64u_encode
 from app.extensions import db
 from app.models import LoginSession, Organisation, User, utcnow
 
 SID = "sid"
+CACHE = "collateral.login_session"  # per request, in the WSGI environ (g outlives requests
+                                    # when an app context is already pushed)
 TOUCH_EVERY = timedelta(seconds=60)  # how often last_seen_at is written, to spare the database
 
 
@@ -38,7 +40,7 @@ def start(user: User, org: Organisation | None) -> LoginSession:
     session.clear()
     session[SID] = token
     session.permanent = True
-    g.login_session = row
+    request.environ[CACHE] = row
     return row
 
 
@@ -51,8 +53,8 @@ def end(row: LoginSession, reason: str) -> None:
 
 def current() -> LoginSession | None:
     """The live session of this request, or None; ends it here if it has run out."""
-    if "login_session" in g:
-        cached: LoginSession | None = g.login_session
+    if CACHE in request.environ:
+        cached: LoginSession | None = request.environ[CACHE]
         return cached
     row = None
     token = session.get(SID)
@@ -70,7 +72,7 @@ def current() -> LoginSession | None:
             db.session.commit()
     if row is not None and (row.ended_at is not None or row.user.disabled_at is not None):
         row = None
-    g.login_session = row
+    request.environ[CACHE] = row
     return row
 
 
@@ -79,7 +81,7 @@ def end_current(reason: str) -> None:
     if row is not None:
         end(row, reason)
     session.clear()
-    g.login_session = None
+    request.environ[CACHE] = None
 
 
 def end_all(user: User, reason: str) -> int:

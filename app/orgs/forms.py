@@ -2,15 +2,21 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, SubmitField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import BooleanField, EmailField, SelectChoice, SelectField, SubmitField
+from wtforms.validators import DataRequired, Length, Regexp
 
-ROLE_CHOICES = [("outreach", _l("Outreach worker")), ("coordinator", _l("Coordinator")),
-                ("analyst", _l("Analyst (reports only, never sees sealed text)"))]
+from app.payload import EMAIL
+
+ROLE_CHOICES = [SelectChoice("outreach", _l("Outreach worker")),
+                SelectChoice("coordinator", _l("Coordinator")),
+                SelectChoice("analyst", _l("Analyst (reports only, never sees sealed text)"))]
 
 
 class InviteForm(FlaskForm):  # type: ignore[misc]
-    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Email(), Length(max=254)])
+    # The same rule as JSON bodies (app.payload), so an address is valid everywhere or nowhere.
+    email = EmailField(_l("E-mail address"), validators=[
+        DataRequired(), Length(max=254),
+        Regexp(EMAIL.pattern, message=_l("This does not look like an e-mail address."))])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="outreach")
     submit = SubmitField(_l("Make an invitation link"))
 
