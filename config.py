@@ -56,6 +56,8 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") != "0"
 
     INVITE_HOURS = _int("INVITE_HOURS", 72)
+    # How many reverse proxies stand in front (their X-Forwarded-For/-Proto are trusted).
+    PROXY_COUNT = _int("PROXY_COUNT", 0)
     # The address people open the app at, for links printed by `flask org ...` commands.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_MIB", 25) * 1024 * 1024

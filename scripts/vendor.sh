@@ -14,6 +14,10 @@
 # - @hpke/core (RFC 9180 HPKE on WebCrypto): its ES module build imports the bare specifier
 #   "@hpke/common", which a browser cannot resolve without a bundler, so esbuild (pinned too)
 #   bundles just the suite CRYPTO.md uses into one ES module without imports.
+# - @zxcvbn-ts/core with @zxcvbn-ts/language-common and the English feedback sentences of
+#   @zxcvbn-ts/language-en (passphrase strength meter): esbuild bundles them, with their own
+#   dependencies (fastest-levenshtein, @zxcvbn-ts/dictionary-compression), into one ES module.
+#   language-en's word lists are left out (see scripts/vendor/zxcvbn-entry.js).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,7 +47,7 @@ command -v npm >/dev/null || { echo "vendor: npm is needed (apt-get install npm)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp "$spec/package.json" "$spec/hpke-entry.js" "$spec/crypto-stub.js" "$work/"
+cp "$spec/package.json" "$spec/hpke-entry.js" "$spec/crypto-stub.js" "$spec/zxcvbn-entry.js" "$work/"
 # --ignore-scripts: no package gets to run code at install time; esbuild's binary comes from its
 # platform package (@esbuild/<os>-<arch>), which needs no install script.
 npm_flags=(--ignore-scripts --no-audit --no-fund --loglevel=error)
@@ -62,9 +66,14 @@ hashwasm_v=$(version hash-wasm)
 hpke_v=$(version @hpke/core)
 common_v=$(version @hpke/common)
 esbuild_v=$(version esbuild)
+zxcvbn_v=$(version @zxcvbn-ts/core)
+zxcommon_v=$(version @zxcvbn-ts/language-common)
+zxen_v=$(version @zxcvbn-ts/language-en)
+zxdict_v=$(version @zxcvbn-ts/dictionary-compression)
+leven_v=$(version fastest-levenshtein)
 
-rm -rf "$out/hash-wasm" "$out/hpke-core"
-mkdir -p "$out/hash-wasm" "$out/hpke-core"
+rm -rf "$out/hash-wasm" "$out/hpke-core" "$out/zxcvbn"
+mkdir -p "$out/hash-wasm" "$out/hpke-core" "$out/zxcvbn"
 
 cp "$nm/hash-wasm/dist/index.esm.min.js" "$out/hash-wasm/index.esm.min.js"
 cp "$nm/hash-wasm/LICENSE" "$out/hash-wasm/LICENSE"
@@ -77,8 +86,19 @@ cp "$nm/hash-wasm/LICENSE" "$out/hash-wasm/LICENSE"
 cp "$nm/@hpke/core/LICENSE" "$out/hpke-core/LICENSE"
 cp "$nm/@hpke/common/LICENSE" "$out/hpke-core/LICENSE.hpke-common"
 
+(cd "$work" && "$nm/.bin/esbuild" zxcvbn-entry.js --bundle --format=esm --platform=browser \
+    --target=es2020 --legal-comments=inline --log-level=warning \
+    --banner:js="/* @zxcvbn-ts/core $zxcvbn_v with @zxcvbn-ts/language-common $zxcommon_v, the feedback sentences of @zxcvbn-ts/language-en $zxen_v, @zxcvbn-ts/dictionary-compression $zxdict_v and fastest-levenshtein $leven_v (MIT, see LICENSE files here), bundled by scripts/vendor.sh with esbuild $esbuild_v. Do not edit. */" \
+    --outfile="$out/zxcvbn/zxcvbn.esm.js")
+cp "$nm/@zxcvbn-ts/core/LICENSE.txt" "$out/zxcvbn/LICENSE"
+cp "$nm/@zxcvbn-ts/language-common/LICENSE.txt" "$out/zxcvbn/LICENSE.language-common"
+cp "$nm/@zxcvbn-ts/language-en/LICENSE.txt" "$out/zxcvbn/LICENSE.language-en"
+cp "$nm/@zxcvbn-ts/dictionary-compression/LICENSE" "$out/zxcvbn/LICENSE.dictionary-compression"
+cp "$nm/fastest-levenshtein/LICENSE.md" "$out/zxcvbn/LICENSE.fastest-levenshtein"
+
 # A browser file must not keep a bare import ("from \"pkg\"" or import("pkg")): nothing resolves it.
-if grep -nE '(from|import)[ (]*"[^./"][^"]*"' "$out/hpke-core/hpke.esm.js" "$out/hash-wasm/index.esm.min.js"; then
+if grep -nE '(from|import)[ (]*"[^./"][^"]*"' "$out/hpke-core/hpke.esm.js" "$out/hash-wasm/index.esm.min.js" \
+        "$out/zxcvbn/zxcvbn.esm.js"; then
     echo "vendor: a bare import specifier is left in a vendored file" >&2
     exit 1
 fi
@@ -86,6 +106,7 @@ fi
 {
     echo "# Third-party browser files in static/vendor. Written by scripts/vendor.sh; do not edit."
     echo "# hpke-core/hpke.esm.js bundles @hpke/core $hpke_v and @hpke/common $common_v (esbuild $esbuild_v)."
+    echo "# zxcvbn/zxcvbn.esm.js bundles @zxcvbn-ts/core $zxcvbn_v, @zxcvbn-ts/language-common $zxcommon_v, @zxcvbn-ts/language-en $zxen_v (feedback sentences only), @zxcvbn-ts/dictionary-compression $zxdict_v and fastest-levenshtein $leven_v (esbuild $esbuild_v)."
     echo "# Check: bash scripts/vendor.sh --check"
     printf '# path\tpackage\tversion\tsha256\n'
     row() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(sha256 "$out/$1")"; }
@@ -94,6 +115,12 @@ fi
     row hpke-core/LICENSE @hpke/core "$hpke_v"
     row hpke-core/LICENSE.hpke-common @hpke/common "$common_v"
     row hpke-core/hpke.esm.js @hpke/core "$hpke_v"
+    row zxcvbn/LICENSE @zxcvbn-ts/core "$zxcvbn_v"
+    row zxcvbn/LICENSE.dictionary-compression @zxcvbn-ts/dictionary-compression "$zxdict_v"
+    row zxcvbn/LICENSE.fastest-levenshtein fastest-levenshtein "$leven_v"
+    row zxcvbn/LICENSE.language-common @zxcvbn-ts/language-common "$zxcommon_v"
+    row zxcvbn/LICENSE.language-en @zxcvbn-ts/language-en "$zxen_v"
+    row zxcvbn/zxcvbn.esm.js @zxcvbn-ts/core "$zxcvbn_v"
 } >"$manifest"
 
-echo "vendor: wrote static/vendor (hash-wasm $hashwasm_v, @hpke/core $hpke_v, @hpke/common $common_v)"
+echo "vendor: wrote static/vendor (hash-wasm $hashwasm_v, @hpke/core $hpke_v, @hpke/common $common_v, @zxcvbn-ts/core $zxcvbn_v)"

@@ -402,3 +402,11 @@ def test_lost_passphrase_reset(coordinator: Browser,
     assert coordinator.confirm(member.user_id).status_code == 200
     assert again.login().status_code == 200
     assert again.org_keys == {1: coordinator.org_keys[1]}
+
+
+def test_quick_exit_ends_the_login_session(coordinator: Browser) -> None:
+    assert coordinator.client.get("/auth/keyring").status_code == 200
+    assert coordinator.post_form("/quick-exit", {}).status_code == 204
+    assert coordinator.client.get("/auth/keyring").status_code == 401
+    row = db.session.scalar(sa.select(LoginSession))
+    assert row is not None and row.ended_reason == "quick_exit" and row.session_key is None

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import Response, jsonify, render_template, session
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.auth import sessions
 from app.extensions import db
 from app.models import Organisation
 from app.security import runs_argon2
@@ -40,6 +41,9 @@ def healthz() -> tuple[Response, int]:
 
 @bp.post("/quick-exit")
 def quick_exit() -> tuple[str, int]:
-    """Called by the quick-exit script (a beacon) so the server forgets the session too."""
+    """Called by the quick-exit script (a beacon): the login session ends and its session key
+    is erased, so the keys the browser kept in IndexedDB are useless even if not yet wiped."""
+    sessions.end_current("quick_exit")
+    db.session.commit()
     session.clear()
     return "", 204
