@@ -410,3 +410,20 @@ def test_quick_exit_ends_the_login_session(coordinator: Browser) -> None:
     assert coordinator.client.get("/auth/keyring").status_code == 401
     row = db.session.scalar(sa.select(LoginSession))
     assert row is not None and row.ended_reason == "quick_exit" and row.session_key is None
+
+
+def test_passphrase_inputs_are_never_submitted(runner: FlaskCliRunner, coordinator: Browser,
+                                               new_browser: Callable[[str], Browser]) -> None:
+    """Every page that asks for a passphrase renders, and no passphrase input has a name."""
+    pages = [coordinator.get("/account/passphrase"),
+             new_browser("x@example.org").get("/login"),
+             new_browser("x@example.org").get(invite(coordinator, "x@example.org", "outreach"))]
+    recover = runner.invoke(args=["org", "recover", "Red Umbrella", "--email", "r@example.org"])
+    pages.append(new_browser("r@example.org").get(link_path(recover.output)))
+    for response in pages:
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        inputs = re.findall(r'<input[^>]*type="password"[^>]*>', body)
+        assert inputs, response.request.path
+        assert not [i for i in inputs if " name=" in i], response.request.path
+        assert "'wasm-unsafe-eval'" in response.headers["Content-Security-Policy"]
