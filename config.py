@@ -60,7 +60,9 @@ class Config:
     PROXY_COUNT = _int("PROXY_COUNT", 0)
     # The address people open the app at, for links printed by `flask org ...` commands.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
-    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_MIB", 25) * 1024 * 1024
+    # One request (an incident with its new attachments) and one attachment, in MiB.
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_MIB", 64) * 1024 * 1024
+    MAX_ATTACHMENT_BYTES = _int("MAX_ATTACHMENT_MIB", 20) * 1024 * 1024
     # The neutral page the quick-exit control leaves for.
     QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.bbc.com/weather")
 

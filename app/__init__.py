@@ -43,10 +43,12 @@ def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
 
     from .account import bp as account_bp
     from .auth import bp as auth_bp
+    from .incidents import api as api_bp
+    from .incidents import bp as incidents_bp
     from .main import bp as main_bp
     from .orgs import bp as orgs_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp, orgs_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, orgs_bp, incidents_bp, api_bp):
         app.register_blueprint(blueprint)
     from .auth.access import current_membership
 

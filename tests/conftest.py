@@ -7,7 +7,7 @@ import os
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +21,8 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.extensions import db
 from config import TestConfig, database_url
+from tests.actors import Browser
+from tests.people import make_coordinator
 
 
 def backend() -> str:
@@ -91,6 +93,18 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def new_browser(app: Flask) -> Callable[[str], Browser]:
+    """A fresh Python-played browser for an e-mail address."""
+    return lambda email: Browser(app.test_client(), email)
+
+
+@pytest.fixture
+def coordinator(runner: FlaskCliRunner, new_browser: Callable[[str], Browser]) -> Browser:
+    """The first coordinator of "Red Umbrella", registered (with the org keys) and logged in."""
+    return make_coordinator(runner, new_browser)
 
 
 class LiveServer:

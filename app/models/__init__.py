@@ -2,6 +2,7 @@
 
 from .audit import AuditEvent
 from .base import utcnow
+from .incident import MULTI_FIELDS, Attachment, Incident, IncidentCode, OrgTerm
 from .org import (
     Collective,
     CollectiveMember,
@@ -19,11 +20,15 @@ from .session import AuthFailure, LoginSession
 from .user import User
 
 __all__ = [
+    "MULTI_FIELDS",
+    "Attachment",
     "AuditEvent",
     "AuthFailure",
     "Collective",
     "CollectiveMember",
     "CollectiveStatus",
+    "Incident",
+    "IncidentCode",
     "Invite",
     "InvitePurpose",
     "LoginSession",
@@ -31,6 +36,7 @@ __all__ = [
     "MembershipStatus",
     "OrgKeyVersion",
     "OrgKeyWrap",
+    "OrgTerm",
     "Organisation",
     "Role",
     "User",

@@ -1,0 +1,135 @@
+"""The coded tier as one WTForms form: the HTML form, the JSON API and the CSV import all
+validate through it, so a rule holds everywhere or nowhere."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.models import Organisation
+
+from . import choices
+
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+EARLIEST_YEAR = 1990
+
+
+class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
+    """Several choices as checkboxes: big targets for thumbs, no ctrl-click."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class AtLeastOne:
+    def __call__(self, form: Any, field: Any) -> None:
+        if not field.data:
+            raise ValidationError(_l("Choose at least one."))
+
+
+class IncidentForm(FlaskForm):  # type: ignore[misc]
+    kinds = MultiCheckboxField(_l("What happened"), validators=[AtLeastOne()])
+    four_p = MultiCheckboxField(_l("Which policy area caused it (4P)"), validators=[AtLeastOne()])
+    instrument = SelectField(_l("Measure or law (if known)"), validators=[Optional()])
+    actors = MultiCheckboxField(_l("Who did it"), validators=[AtLeastOne()])
+    country = SelectField(_l("Country"), validators=[InputRequired()])
+    region = StringField(_l("Region (optional, ISO 3166-2 code such as DE-BE)"),
+                         validators=[Optional()], filters=[lambda v: v.strip().upper() or None
+                                                           if isinstance(v, str) else v])
+    month = StringField(_l("Month"), validators=[InputRequired()],
+                        render_kw={"type": "month", "placeholder": "YYYY-MM"})
+    work_setting = SelectField(_l("Work setting"), validators=[InputRequired()])
+    groups = MultiCheckboxField(_l("Groups affected (optional)"))
+    people_affected = IntegerField(_l("People affected"), default=1, validators=[
+        InputRequired(), NumberRange(min=1, max=100_000)], render_kw={"inputmode": "numeric"})
+    amount_confiscated = DecimalField(_l("Amount taken (optional)"), places=2, validators=[
+        Optional(), NumberRange(min=0, max=Decimal("999999999999"))],
+        render_kw={"inputmode": "decimal"})
+    currency = SelectField(_l("Currency"), validators=[Optional()])
+    days_detained = IntegerField(_l("Days detained (optional)"), validators=[
+        Optional(), NumberRange(min=0, max=36_500)], render_kw={"inputmode": "numeric"})
+    source = SelectField(_l("How we learned of it"), validators=[InputRequired()])
+    consent = SelectField(_l("Consent: the widest use the person agreed to"),
+                          validators=[InputRequired()])
+    case_study = BooleanField(_l("The person agreed to a de-identified case study"))
+    status = SelectField(_l("Status"), validators=[InputRequired()], default="complete")
+    # Filled by incident-form.js; the sealed tier only ever arrives as an envelope.
+    sealed = HiddenField()
+    record_id = HiddenField()
+    version = HiddenField(default="0")
+    attachments_meta = HiddenField(default="[]")
+    remove_attachments = HiddenField(default="[]")
+
+    def __init__(self, *args: Any, org: Organisation | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.org = org
+        vc = choices.vocab_choices
+        self.kinds.choices = vc("kinds")
+        self.four_p.choices = vc("four_p")
+        self.instrument.choices = [("", _l("Not known")), *vc("instruments", org)]
+        self.actors.choices = vc("actors", org)
+        self.country.choices = [("", _l("Choose a country")), *choices.countries()]
+        self.work_setting.choices = vc("work_settings")
+        self.groups.choices = vc("groups")
+        self.currency.choices = [("", _l("No currency")), *choices.currencies()]
+        self.source.choices = vc("sources")
+        self.consent.choices = vc("consent")
+        self.status.choices = vc("statuses")
+
+    def validate_month(self, field: Any) -> None:
+        match = MONTH.match(field.data or "")
+        if not match:
+            raise ValidationError(_l("Write the month as YYYY-MM, for example 2026-03."))
+        now = datetime.now(UTC)
+        if (int(match[1]), int(match[2])) > (now.year, now.month):
+            raise ValidationError(_l("The month cannot be in the future."))
+        if int(match[1]) < EARLIEST_YEAR:
+            raise ValidationError(_l("The month must be %(year)d or later.", year=EARLIEST_YEAR))
+
+    def validate_region(self, field: Any) -> None:
+        if field.data and field.data not in choices.subdivision_codes(self.country.data or ""):
+            raise ValidationError(_l("This region is not a subdivision of the chosen country."))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        # Across fields, after each field's own checks (Optional() would skip an inline one).
+        if self.amount_confiscated.data is not None and not self.currency.data:
+            self.currency.errors = [*self.currency.errors,
+                                    _l("Say which currency the amount is in.")]
+            valid = False
+        return valid
+
+    def validate_amount_confiscated(self, field: Any) -> None:
+        if field.data is not None and field.data.as_tuple().exponent < -2:
+            raise ValidationError(_l("Use at most two decimals."))
+
+    def coded(self) -> dict[str, Any]:
+        """The validated coded tier as plain values."""
+        return {
+            "kinds": list(self.kinds.data), "four_p": list(self.four_p.data),
+            "actors": list(self.actors.data), "groups": list(self.groups.data or []),
+            "instrument": self.instrument.data or None, "country": self.country.data,
+            "region": self.region.data or None, "month": self.month.data,
+            "work_setting": self.work_setting.data,
+            "people_affected": self.people_affected.data,
+            "amount_confiscated": self.amount_confiscated.data,
+            "currency": self.currency.data or None, "days_detained": self.days_detained.data,
+            "source": self.source.data, "consent": self.consent.data,
+            "case_study": bool(self.case_study.data), "status": self.status.data,
+        }
