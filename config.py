@@ -66,6 +66,10 @@ class Config:
     # The neutral page the quick-exit control leaves for.
     QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.bbc.com/weather")
 
+    # Application log: stderr always; also this file when set. Never request bodies.
+    LOG_FILE = os.environ.get("LOG_FILE") or None
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
     LANGUAGES = ("en", "es", "fr", "pt", "ru", "th")
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")

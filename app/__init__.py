@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -28,6 +29,7 @@ def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
 
+    _logging(app)
     if app.config["PROXY_COUNT"]:
         # The client's address (login throttling) and scheme come from the proxy's headers.
         n = app.config["PROXY_COUNT"]
@@ -65,6 +67,20 @@ def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
     with app.app_context():
         _tune_sqlite(db.engine)
     return app
+
+
+def _logging(app: Flask) -> None:
+    """Log to stderr, and to LOG_FILE when set. What is logged: methods, paths, statuses,
+    error types and places; never bodies, never exception messages (see app/errors.py)."""
+    app.logger.setLevel(app.config["LOG_LEVEL"])
+    target = app.config.get("LOG_FILE")
+    if target and not any(getattr(h, "baseFilename", None) == str(Path(target).resolve())
+                          for h in logging.getLogger("app").handlers):
+        handler = logging.FileHandler(target, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        for name in ("app", "werkzeug", "gunicorn.error", "gunicorn.access"):
+            logging.getLogger(name).addHandler(handler)
+        logging.getLogger("app").setLevel(app.config["LOG_LEVEL"])
 
 
 def _instance_secret(path: Path) -> str:

@@ -304,3 +304,11 @@ def test_organisation_terms(coordinator: Browser, outreach: Browser) -> None:
 def test_month_this_month_is_allowed(outreach: Browser) -> None:
     now = datetime.now(UTC)
     assert post(outreach, new_incident(outreach, month=f"{now:%Y-%m}")).status_code == 201
+
+
+@pytest.mark.parametrize("amount", ["Infinity", "NaN", "sNaN", "-0.001", "1e400"])
+def test_amounts_that_are_not_money(outreach: Browser, amount: str) -> None:
+    """Found by the fuzzer: 'INFINITY' and 'SNAN' parse as Decimals and crashed the checks."""
+    response = post(outreach, new_incident(outreach, amount_confiscated=amount))
+    assert response.status_code == 400
+    assert "amount_confiscated" in (response.json or {})["errors"]

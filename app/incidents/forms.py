@@ -37,6 +37,16 @@ class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
     option_widget = CheckboxInput()
 
 
+class MoneyField(DecimalField):  # type: ignore[misc]
+    """A decimal that must be a finite number: 'Infinity' and 'NaN' parse as Decimals."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(_l("Write the amount as a number, for example 1850.50."))
+
+
 class AtLeastOne:
     def __call__(self, form: Any, field: Any) -> None:
         if not field.data:
@@ -58,7 +68,7 @@ class IncidentForm(FlaskForm):  # type: ignore[misc]
     groups = MultiCheckboxField(_l("Groups affected (optional)"))
     people_affected = IntegerField(_l("People affected"), default=1, validators=[
         InputRequired(), NumberRange(min=1, max=100_000)], render_kw={"inputmode": "numeric"})
-    amount_confiscated = DecimalField(_l("Amount taken (optional)"), places=2, validators=[
+    amount_confiscated = MoneyField(_l("Amount taken (optional)"), places=2, validators=[
         Optional(), NumberRange(min=0, max=Decimal("999999999999"))],
         render_kw={"inputmode": "decimal"})
     currency = SelectField(_l("Currency"), validators=[Optional()])
@@ -116,7 +126,7 @@ class IncidentForm(FlaskForm):  # type: ignore[misc]
         return valid
 
     def validate_amount_confiscated(self, field: Any) -> None:
-        if field.data is not None and field.data.as_tuple().exponent < -2:
+        if field.data is not None and int(field.data.as_tuple().exponent) < -2:
             raise ValidationError(_l("Use at most two decimals."))
 
     def coded(self) -> dict[str, Any]:
