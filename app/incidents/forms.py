@@ -42,7 +42,8 @@ class MoneyField(DecimalField):  # type: ignore[misc]
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
-        if self.data is not None and not self.data.is_finite():
+        value: Decimal | None = self.data
+        if value is not None and not value.is_finite():
             self.data = None
             raise ValueError(_l("Write the amount as a number, for example 1850.50."))
 

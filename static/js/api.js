@@ -26,7 +26,9 @@ async function request(method, url, body) {
   const headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
   // "manual": a JSON endpoint that redirects (to the login page) means the session is over.
   const init = { method, headers, credentials: "same-origin", cache: "no-store", redirect: "manual" };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // multipart/form-data; the browser writes the boundary
+  } else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -60,6 +62,9 @@ async function request(method, url, body) {
   if (message === null) {
     message = response.status === 401 ? msg("session-over")
       : response.status === 429 ? msg("too-many") : msg("server-unexpected");
+  } else if (typeof data?.detail === "string" && data.detail) {
+    // The error pages' second sentence (an expired form: "Reload the page…").
+    message += ` ${data.detail}`;
   }
   throw new ApiError(message, {
     status: response.status,
@@ -71,3 +76,47 @@ async function request(method, url, body) {
 
 export const getJson = (url) => request("GET", url);
 export const postJson = (url, body) => request("POST", url, body);
+export const putJson = (url, body) => request("PUT", url, body);
+export const deleteJson = (url) => request("DELETE", url);
+/** A multipart/form-data POST (a FormData), answered with JSON. */
+export const postForm = (url, formData) => request("POST", url, formData);
+
+/**
+ * GET bytes (an attachment's ciphertext). Resolves with {bytes: Uint8Array, headers}; failures
+ * throw an ApiError as above.
+ */
+export async function getBytes(url) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "GET",
+      headers: { Accept: "application/octet-stream", "X-CSRFToken": csrfToken() },
+      credentials: "same-origin",
+      cache: "no-store",
+      redirect: "manual",
+    });
+  } catch {
+    throw new ApiError(msg("network-error"));
+  }
+  if (response.type === "opaqueredirect") throw new ApiError(msg("session-over"), { status: 401 });
+  if (!response.ok) {
+    let data = null;
+    if ((response.headers.get("Content-Type") ?? "").includes("application/json")) {
+      try {
+        data = await response.json();
+      } catch {
+        data = null;
+      }
+    }
+    const message = typeof data?.error === "string" && data.error ? data.error
+      : response.status === 401 ? msg("session-over") : msg("server-unexpected");
+    throw new ApiError(message, { status: response.status, body: data });
+  }
+  let buffer;
+  try {
+    buffer = await response.arrayBuffer();
+  } catch {
+    throw new ApiError(msg("network-error"));
+  }
+  return { bytes: new Uint8Array(buffer), headers: response.headers };
+}

@@ -23,9 +23,9 @@ import {
   unwrapOrgKey,
   wrapMemberKey,
 } from "./sealing.js";
+import { DATABASE, withStore } from "./idb.js";
 import { msg, pageUrl } from "./ui.js";
 
-const DATABASE = "collateral";
 const STORE = "keys";
 const MEMBER = "member";
 const EXIT_EVENT = "collateral:quick-exit";
@@ -67,39 +67,10 @@ function forgetInMemory() {
 document.addEventListener(EXIT_EVENT, forgetInMemory);
 
 // ---------------------------------------------------------------------------------------------
-// IndexedDB
+// IndexedDB (idb.js: the database `collateral` with the stores `keys` and `drafts`)
 
-function openDatabase() {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open(DATABASE, 1);
-    open.onupgradeneeded = () => {
-      if (!open.result.objectStoreNames.contains(STORE)) open.result.createObjectStore(STORE);
-    };
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error ?? new Error("IndexedDB cannot be opened"));
-    open.onblocked = () => reject(new Error("IndexedDB is blocked by another tab"));
-  });
-}
-
-async function withStore(mode, action) {
-  const db = await openDatabase();
-  try {
-    return await new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      let result;
-      const req = action(tx.objectStore(STORE));
-      if (req) req.onsuccess = () => { result = req.result; };
-      tx.oncomplete = () => resolve(result);
-      tx.onerror = () => reject(tx.error ?? new Error("IndexedDB transaction failed"));
-      tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted"));
-    });
-  } finally {
-    db.close();
-  }
-}
-
-const readMember = () => withStore("readonly", (store) => store.get(MEMBER));
-const writeMember = (record) => withStore("readwrite", (store) => store.put(record, MEMBER));
+const readMember = () => withStore(STORE, "readonly", (store) => store.get(MEMBER));
+const writeMember = (record) => withStore(STORE, "readwrite", (store) => store.put(record, MEMBER));
 
 /** Delete every key kept on this device and forget the ones in memory. Never throws. */
 export async function clearKeyring() {
@@ -119,6 +90,23 @@ export async function clearKeyring() {
     // closes it. Do not keep the person waiting for that.
     request.onblocked = () => resolve();
   });
+}
+
+/**
+ * Delete the member's key kept on this device (it is useless once the session is over) and
+ * forget the ones in memory, but keep the drafts: they are sealed under the organisation's key,
+ * which only the member's passphrase opens, and they are what the person typed before the
+ * session ended (docs/incidents-api.md "Drafts"). Logout and quick exit delete everything.
+ * Never throws.
+ */
+export async function clearKeys() {
+  forgetInMemory();
+  if (!globalThis.indexedDB) return;
+  try {
+    await withStore(STORE, "readwrite", (store) => store.clear());
+  } catch {
+    await clearKeyring();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,7 +141,7 @@ export async function fetchKeyring() {
     return await getJson(pageUrl("keyring-url", KEYRING_URL));
   } catch (error) {
     if (error?.status === 401) {
-      await clearKeyring();
+      await clearKeys();
       throw new KeyringError("session-over", error.message, { cause: error });
     }
     throw error;
@@ -263,7 +251,7 @@ export async function loadKeyring() {
     privateKey = await unwrapMemberKey(sessionKey, user.id, record.envelope);
   } catch (error) {
     // Sealed under another session's key (an earlier login): useless now.
-    await clearKeyring();
+    await clearKeys();
     throw new KeyringError("missing", msg("keyring-missing"), { cause: error });
   }
   const publicRaw = await publicRawOf(privateKey);

@@ -92,6 +92,16 @@ export function msg(key, params = {}) {
 /** Every key of the English catalogue (for the harness that checks the template macro). */
 export const messageKeys = Object.keys(EN);
 
+/**
+ * Add a module's own English sentences (incident-messages.js); their translations come from
+ * the same #page-messages element (js_messages(incidents=True)).
+ */
+export function addMessages(table) {
+  for (const [key, text] of Object.entries(table)) {
+    if (!(key in EN)) EN[key] = text;
+  }
+}
+
 /** The data-* attributes of #page-data, by their names without "data-". */
 export function pageData() {
   const el = document.getElementById("page-data");
