@@ -42,7 +42,7 @@ class MoneyField(DecimalField):  # type: ignore[misc]
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
-        value: Decimal | None = self.data
+        value: Decimal | None = getattr(self, "data", None)
         if value is not None and not value.is_finite():
             self.data = None
             raise ValueError(_l("Write the amount as a number, for example 1850.50."))
