@@ -144,3 +144,29 @@ class IncidentForm(FlaskForm):  # type: ignore[misc]
             "source": self.source.data, "consent": self.consent.data,
             "case_study": bool(self.case_study.data), "status": self.status.data,
         }
+
+
+class FilterForm(FlaskForm):  # type: ignore[misc]
+    """The list's filters: a GET form, so no CSRF token; every value optional."""
+
+    class Meta:
+        csrf = False
+
+    kind = SelectField(_l("What happened"), validators=[Optional()])
+    four_p = SelectField(_l("Policy area (4P)"), validators=[Optional()])
+    actor = SelectField(_l("Who did it"), validators=[Optional()])
+    country = SelectField(_l("Country"), validators=[Optional()])
+    month_from = StringField(_l("From month"), validators=[Optional()],
+                             render_kw={"type": "month"})
+    month_to = StringField(_l("To month"), validators=[Optional()], render_kw={"type": "month"})
+    status = SelectField(_l("Status"), validators=[Optional()])
+
+    def __init__(self, *args: Any, org: Organisation | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        vc = choices.vocab_choices
+        anything = ("", _l("Any"))
+        self.kind.choices = [anything, *vc("kinds")]
+        self.four_p.choices = [anything, *vc("four_p")]
+        self.actor.choices = [anything, *vc("actors", org)]
+        self.country.choices = [anything, *choices.countries()]
+        self.status.choices = [anything, *vc("statuses")]

@@ -29,7 +29,7 @@ from app.payload import BadInput
 from app.vocab import load
 
 from . import bp, choices, service
-from .forms import IncidentForm
+from .forms import FilterForm, IncidentForm
 from .handling import (
     incident_or_404,
     json_list,
@@ -82,7 +82,8 @@ def index() -> str:
     filters = _filters()
     items, total = service.page(org, filters, number, PER_PAGE)
     return render_template(
-        "incidents/list.html", items=items, filters=filters, labels=labels_for(org),
+        "incidents/list.html", items=items, labels=labels_for(org),
+        filters=FilterForm(request.args, org=org), active_filters=filters,
         countries=choices.countries(),
         pagination={"page": number, "pages": max(1, -(-total // PER_PAGE)), "total": total},
         can_search=service.can_read_sealed(membership()),
