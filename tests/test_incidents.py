@@ -66,9 +66,10 @@ def test_create_list_and_open(coordinator: Browser, outreach: Browser) -> None:
     assert "Raid" in page and "Raid at the flat" not in page
 
 
-def test_form_post_with_attachments_is_one_transaction(outreach: Browser) -> None:
+@pytest.mark.parametrize("size", [0, 12, 4092, 4093, 9000])
+def test_form_post_with_attachments_is_one_transaction(outreach: Browser, size: int) -> None:
     incident = new_incident(outreach)
-    meta, ct, plain = sealed_file(outreach.org_keys[1], org_id(), incident["id"], 1)
+    meta, ct, plain = sealed_file(outreach.org_keys[1], org_id(), incident["id"], 1, size)
     data = form_fields(incident) | {"attachments_meta": json.dumps([meta]),
                                     f"attachment-{meta['id']}": (io.BytesIO(ct), "blob")}
     outreach.get("/incidents/new")

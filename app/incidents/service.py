@@ -34,7 +34,8 @@ from .forms import IncidentForm
 
 MAX_SEALED_BYTES = 64 * 1024  # the padded sealed tier of one incident
 MAX_IMPORT_ROWS = 5000
-ATTACHMENT_OVERHEAD = 4 + 4096 + 16  # length prefix, padding block, GCM tag
+BLOCK, TAG = 4096, 16  # attachments are padded to 4 KiB blocks (the length prefix included)
+ATTACHMENT_OVERHEAD = 4 + BLOCK - 1 + TAG  # the most a file can grow by sealing
 
 
 class Conflict(Exception):
@@ -189,7 +190,7 @@ def read_attachments(org: Organisation, meta_text: str | None,
             raise BadInput(_("An attachment is larger than %(mib)d MiB.",
                              mib=current_app.config["MAX_ATTACHMENT_BYTES"] // 2**20),
                            "attachments")
-        if len(data) < ATTACHMENT_OVERHEAD or (len(data) - 16) % 4096:
+        if len(data) < BLOCK + TAG or (len(data) - TAG) % BLOCK:
             raise BadInput(_("An attachment was not sealed properly. Nothing was saved."),
                            "attachments")
         out.append(NewAttachment(att_id, kv, iv, data))
