@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
@@ -123,6 +124,8 @@ def page(org: Organisation, filters: Filters, number: int, size: int) -> tuple[
         list[Incident], int]:
     q = query(org, filters)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
+    # Codes and attachment ids in two more queries for the whole page, not two per incident.
+    q = q.options(selectinload(Incident.codes), selectinload(Incident.attachments))
     items = list(db.session.scalars(q.limit(size).offset((number - 1) * size)))
     return items, total
 

@@ -96,7 +96,7 @@ class Attachment(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
                                              index=True)
     kv: Mapped[int]
     iv: Mapped[str] = mapped_column(sa.String(16))
-    ciphertext: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    ciphertext: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)  # only on download
     size: Mapped[int]  # of the ciphertext: padded to 4 KiB, so it hides the exact file size
 
     incident: Mapped[Incident] = relationship(back_populates="attachments")
