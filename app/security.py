@@ -32,7 +32,9 @@ def content_security_policy(allow_wasm: bool) -> str:
         "default-src 'self'",
         f"script-src {script}",
         "style-src 'self'",
-        "img-src 'self' data:",
+        # blob: for previews of attachments the page itself just opened (only same-origin
+        # scripts can create such URLs).
+        "img-src 'self' data: blob:",
         "font-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",
