@@ -43,7 +43,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    chromium = subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True,  # noqa: S603
+    chromium = subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True,
                               text=True, check=False).stdout.strip()
     return (f"{platform.node()}: {os.cpu_count()} cores ({cpu}), Python "
             f"{platform.python_version()}, {chromium}")

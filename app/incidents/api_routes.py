@@ -23,6 +23,7 @@ from .handling import incident_or_404, membership, refusals
 ANY_MEMBER = (Role.OUTREACH, Role.COORDINATOR, Role.ANALYST)
 KEY_HOLDERS = (Role.OUTREACH, Role.COORDINATOR)
 MAX_PER_PAGE = 500
+SEARCH_PAGE = 2000
 
 
 def _item(incident: Incident, with_sealed: bool) -> dict[str, Any]:
@@ -72,6 +73,18 @@ def incidents() -> Any:
     sealed_ok = service.can_read_sealed(membership())
     return jsonify(items=[_item(i, sealed_ok) for i in items], page=number, per_page=size,
                    total=total)
+
+
+@api.get("/incidents/sealed")
+@role_required(*KEY_HOLDERS)
+def sealed_feed() -> Any:
+    """The envelopes for the in-browser search, 2,000 at a time (key holders only)."""
+    from .routes import _filters
+
+    number = max(1, request.args.get("page", 1, type=int) or 1)
+    size = min(SEARCH_PAGE, max(1, request.args.get("per_page", SEARCH_PAGE, type=int) or 1))
+    items, total = service.sealed_feed(current_org(), _filters(), number, size)
+    return jsonify(items=items, page=number, per_page=size, total=total)
 
 
 @api.post("/incidents")

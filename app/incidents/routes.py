@@ -87,7 +87,8 @@ def index() -> str:
         countries=choices.countries(),
         pagination={"page": number, "pages": max(1, -(-total // PER_PAGE)), "total": total},
         can_search=service.can_read_sealed(membership()),
-        page={"api-url": url_for("api.incidents"), "org-id": org.pid,
+        page={"api-url": url_for("api.incidents"), "search-url": url_for("api.sealed_feed"),
+              "org-id": org.pid,
               "role": membership().role.value,
               "view-url-template": url_for("incidents.view", public_id=uuid.UUID(int=0))
               .replace(str(uuid.UUID(int=0)), "{id}")})

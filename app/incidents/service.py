@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import selectinload
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
 from app import audit
@@ -127,6 +127,29 @@ def page(org: Organisation, filters: Filters, number: int, size: int) -> tuple[
     # Codes and attachment ids in two more queries for the whole page, not two per incident.
     q = q.options(selectinload(Incident.codes), selectinload(Incident.attachments))
     items = list(db.session.scalars(q.limit(size).offset((number - 1) * size)))
+    return items, total
+
+
+def sealed_feed(org: Organisation, filters: Filters, number: int, size: int) -> tuple[
+        list[dict[str, Any]], int]:
+    """What the in-browser search needs, as plain rows: id, a few coded fields for the result
+    line, and the envelope. Column queries, no ORM objects: 10,000 rows stay fast."""
+    base = query(org, filters).subquery()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base)) or 0
+    rows = db.session.execute(
+        sa.select(base.c.id, base.c.public_id, base.c.month, base.c.country, base.c.region,
+                  base.c.sealed).limit(size).offset((number - 1) * size)).all()
+    kinds: dict[int, list[str]] = {}
+    if rows:
+        for incident_id, code in db.session.execute(
+                sa.select(IncidentCode.incident_id, IncidentCode.code).where(
+                    IncidentCode.incident_id.in_([r.id for r in rows]),
+                    IncidentCode.field == "kinds")):
+            kinds.setdefault(incident_id, []).append(code)
+    items = [{"id": str(r.public_id), "month": r.month, "country": r.country,
+              "region": r.region, "kinds": kinds.get(r.id, []),
+              "sealed": r.sealed if isinstance(r.sealed, dict) else json.loads(r.sealed)}
+             for r in rows]
     return items, total
 
 

@@ -201,8 +201,11 @@ class Keyring {
     if (!this.orgKeys.has(kv)) {
       const wrap = this.wrapFor(kv);
       if (!wrap || !this.org) throw new KeyringError("missing", msg("missing-kv", { kv }));
-      this.orgKeys.set(kv, await unwrapOrgKey(wrap.wrapped, this.privateKey, this.org.id, kv,
-        this.user.id));
+      // Cache the promise, not the key: callers opening many records at once share one
+      // unwrap instead of each starting its own.
+      const pending = unwrapOrgKey(wrap.wrapped, this.privateKey, this.org.id, kv, this.user.id);
+      pending.catch(() => this.orgKeys.delete(kv));
+      this.orgKeys.set(kv, pending);
     }
     return this.orgKeys.get(kv);
   }
