@@ -11,11 +11,10 @@ import "./incident-messages.js";
 import { loadKeyring, onForget } from "./keyring.js";
 import { b64uEncode, openAttachment, openRecord } from "./sealing.js";
 import {
-  busy, clearError, go, msg, pageData, safePath, say, showError, startPage, UserError,
+  busy, clearError, go, msg, pageData, safePath, say, showError, startPage, twoStep, UserError,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
-const ARMED_FOR_MS = 30_000;
 const TEXT_FIELDS = ["narrative", "exact_date", "exact_time", "place", "officers", "taken",
   "support", "case_study_draft"];
 const CASE_STUDY_CONSENT = new Set(["aggregate", "research"]);
@@ -187,46 +186,6 @@ function renderAttachments(ring, page, pageAttachments, metas) {
   if (none) none.hidden = list.children.length > 0;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Two presses for destructive buttons (as on the member page)
-
-function twoStep(button, warning, action) {
-  if (!button) return;
-  const label = button.textContent;
-  const note = document.createElement("p");
-  note.className = "armed-note";
-  note.setAttribute("role", "status");
-  button.after(note);
-  let armedUntil = 0;
-  const disarm = () => {
-    armedUntil = 0;
-    delete button.dataset.armed;
-    button.textContent = label;
-    note.textContent = "";
-  };
-  button.addEventListener("click", async (event) => {
-    event.preventDefault();
-    clearError();
-    if (performance.now() > armedUntil) {
-      armedUntil = performance.now() + ARMED_FOR_MS;
-      button.textContent = button.dataset.armedLabel || msg("press-again");
-      button.dataset.armed = "1";
-      note.textContent = warning;
-      setTimeout(() => {
-        if (performance.now() >= armedUntil && button.dataset.armed === "1") disarm();
-      }, ARMED_FOR_MS + 50);
-      return;
-    }
-    disarm();
-    const restore = busy(button, msg("working"));
-    try {
-      await action();
-    } catch (error) {
-      restore();
-      showError(error);
-    }
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -8,13 +8,12 @@ import { getJson, postJson } from "./api.js";
 import { loadKeyring } from "./keyring.js";
 import { b64uDecode, b64uEncode, generateOrgKey, wrapOrgKey } from "./sealing.js";
 import {
-  busy, clearError, go, msg, pageData, pageUrl, say, showError, startPage, UserError,
+  go, msg, pageData, pageUrl, say, showError, startPage, twoStep, UserError,
 } from "./ui.js";
 
 // The contract's paths; the page's data-keyholders-url and data-rotate-url win.
 const KEYHOLDERS_URL = "/org/keyholders";
 const ROTATE_URL = "/org/keys/rotate";
-const ARMED_FOR_MS = 30_000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -76,57 +75,6 @@ export async function newKeyVersionBody(keyring, orgId, excluded = null) {
   }
 }
 
-/** The sentence next to a button that says what its second press will do. */
-function noteFor(button) {
-  const id = `${button.id}-note`;
-  let note = document.getElementById(id);
-  if (!note) {
-    note = document.createElement("p");
-    note.id = id;
-    note.className = "armed-note";
-    note.setAttribute("role", "status");
-    button.after(note);
-  }
-  return note;
-}
-
-/**
- * A button that acts on its second press within 30 seconds. The first press says, next to the
- * button, what will happen, and shows the button's data-armed-label.
- */
-function twoStep(button, warning, action) {
-  if (!button) return;
-  const label = button.textContent;
-  let armedUntil = 0;
-  const disarm = () => {
-    armedUntil = 0;
-    delete button.dataset.armed;
-    button.textContent = label;
-    noteFor(button).textContent = "";
-  };
-  button.addEventListener("click", async (event) => {
-    event.preventDefault();
-    clearError();
-    if (performance.now() > armedUntil) {
-      armedUntil = performance.now() + ARMED_FOR_MS;
-      button.textContent = button.dataset.armedLabel || msg("press-again");
-      button.dataset.armed = "1";
-      noteFor(button).textContent = warning;
-      setTimeout(() => {
-        if (performance.now() >= armedUntil && button.dataset.armed === "1") disarm();
-      }, ARMED_FOR_MS + 50);
-      return;
-    }
-    disarm();
-    const restore = busy(button, msg("wrapping"));
-    try {
-      await action();
-    } catch (error) {
-      restore();
-      showError(error);
-    }
-  });
-}
 
 /** Make the new key version, POST it with `extra`, then go to `next` (this page by default). */
 async function run(url, excluded, extra, done, next) {
@@ -165,13 +113,13 @@ function main() {
 
   twoStep($("remove-member"), msg("remove-confirm", { name }), () => (page.role === "analyst"
     ? removeKeyless(page["remove-url"], removed, page["members-url"])
-    : run(page["remove-url"], memberId, {}, removed, page["members-url"])));
+    : run(page["remove-url"], memberId, {}, removed, page["members-url"])), msg("wrapping"));
   twoStep($("demote-member"), msg("demote-confirm", { name }),
     () => run(page["remove-url"], memberId, { demote_to: "analyst" },
-      () => msg("demoted", { name })));
+      () => msg("demoted", { name })), msg("wrapping"));
   twoStep(rotateButton, msg("rotate-confirm"),
     () => run(pageUrl("rotate-url", ROTATE_URL), null, {}, (kv) => msg("rotated", { kv }),
-      page["done-url"]));
+      page["done-url"]), msg("wrapping"));
 }
 
 main();

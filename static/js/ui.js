@@ -283,3 +283,58 @@ export function safePath(value, fallback = "/") {
 export function go(path) {
   window.location.assign(safePath(path));
 }
+
+const ARMED_FOR_MS = 30_000;
+
+/** The sentence next to a button that says what its second press will do. */
+function noteFor(button) {
+  const id = `${button.id}-note`;
+  let note = document.getElementById(id);
+  if (!note) {
+    note = document.createElement("p");
+    note.id = id;
+    note.className = "armed-note";
+    note.setAttribute("role", "status");
+    button.after(note);
+  }
+  return note;
+}
+
+/**
+ * A button that acts on its second press within 30 seconds. The first press says, next to the
+ * button, what will happen, and shows the button's data-armed-label. Used by every
+ * destructive button (remove a member, rotate keys, delete an incident, unpublish).
+ */
+export function twoStep(button, warning, action, workingText = msg("working")) {
+  if (!button) return;
+  const label = button.textContent;
+  let armedUntil = 0;
+  const disarm = () => {
+    armedUntil = 0;
+    delete button.dataset.armed;
+    button.textContent = label;
+    noteFor(button).textContent = "";
+  };
+  button.addEventListener("click", async (event) => {
+    event.preventDefault();
+    clearError();
+    if (performance.now() > armedUntil) {
+      armedUntil = performance.now() + ARMED_FOR_MS;
+      button.textContent = button.dataset.armedLabel || msg("press-again");
+      button.dataset.armed = "1";
+      noteFor(button).textContent = warning;
+      setTimeout(() => {
+        if (performance.now() >= armedUntil && button.dataset.armed === "1") disarm();
+      }, ARMED_FOR_MS + 50);
+      return;
+    }
+    disarm();
+    const restore = busy(button, workingText);
+    try {
+      await action();
+    } catch (error) {
+      restore();
+      showError(error);
+    }
+  });
+}
