@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -87,7 +88,7 @@ def test_form_post_with_attachments_is_one_transaction(outreach: Browser, size: 
     second = new_incident(outreach)
     before = counts()
     bad = form_fields(second) | {"attachments_meta": json.dumps([meta | {
-        "id": str(uuid.uuid4())}])}
+        "id": str(uuid.uuid4()), "iv": b64u_encode(os.urandom(12))}])}
     response = outreach.client.post("/incidents/new", data=bad, headers={
         "X-CSRFToken": outreach.csrf}, content_type="multipart/form-data")
     assert response.status_code == 400 and "did not arrive" in (response.json or {})["error"]
@@ -313,3 +314,22 @@ def test_amounts_that_are_not_money(outreach: Browser, amount: str) -> None:
     response = post(outreach, new_incident(outreach, amount_confiscated=amount))
     assert response.status_code == 400
     assert "amount_confiscated" in (response.json or {})["errors"]
+
+
+def test_envelope_moved_from_another_record_is_refused(outreach: Browser) -> None:
+    """The server cannot read an AAD, but a moved envelope repeats a stored IV."""
+    first = new_incident(outreach)
+    assert post(outreach, first).status_code == 201
+    moved = new_incident(outreach) | {"sealed": first["sealed"]}
+    response = post(outreach, moved)
+    assert response.status_code == 400
+    assert "belongs to another incident" in (response.json or {})["error"]
+    assert counts()[0] == 1
+
+
+def test_import_rows_cannot_share_an_envelope(outreach: Browser) -> None:
+    rows = [new_incident(outreach) for _ in range(2)]
+    rows[1]["sealed"] = rows[0]["sealed"]
+    response = outreach.post_json("/api/v1/incidents/import", {"incidents": rows})
+    assert response.status_code == 400 and set((response.json or {})["rows"]) == {"2"}
+    assert counts() == (0, 0, 0)

@@ -95,7 +95,7 @@ def create_incident() -> Any:
     org = current_org()
     record_id = body.uuid("id")
     coded = service.validate_coded(org, service.as_formdata(body.raw("coded")))
-    sealed = service.check_sealed(org, body.raw("sealed"))
+    sealed = service.check_sealed(org, body.raw("sealed"), record_id)
     incident = service.create(org, current_user, record_id, coded, sealed, [])
     return jsonify(_item(incident, True)), 201
 
@@ -115,7 +115,7 @@ def incident(public_id: uuid.UUID) -> Any:
         return jsonify(status="deleted", list_url=url_for("incidents.index"))
     body = json_body()
     coded = service.validate_coded(org, service.as_formdata(body.raw("coded")))
-    sealed = service.check_sealed(org, body.raw("sealed"))
+    sealed = service.check_sealed(org, body.raw("sealed"), found.public_id, editing=True)
     service.update(org, current_user, found, body.integer("version", minimum=1), coded, sealed,
                    [], [])
     return jsonify(_item(found, True))
@@ -167,15 +167,20 @@ def import_incidents() -> Any:
         raise BadInput(_("The file has no incidents."), "incidents")
     problems: dict[str, dict[str, list[str]]] = {}
     checked = []
+    seen_ivs: set[str] = set()
     for number, row in enumerate(rows, start=1):
         try:
-            checked.append((row.uuid("id"), service.validate_coded(
-                org, service.as_formdata(row.raw("coded"))), service.check_sealed(
-                org, row.raw("sealed"))))
+            record_id = row.uuid("id")
+            sealed = service.check_sealed(org, row.raw("sealed"), record_id)
+            if sealed["iv"] in seen_ivs:
+                raise BadInput(_("This row repeats another row's sealed part."), "sealed")
+            seen_ivs.add(sealed["iv"])
+            checked.append((record_id, service.validate_coded(
+                org, service.as_formdata(row.raw("coded"))), sealed))
         except service.FormInvalid as exc:
             problems[str(number)] = exc.errors
-        except BadInput as exc:
-            problems[str(number)] = {exc.field or "row": [exc.message]}
+        except (BadInput, service.Conflict) as exc:
+            problems[str(number)] = {getattr(exc, "field", None) or "row": [exc.message]}
     if problems:
         return jsonify(error=_("Nothing was imported: %(n)d rows need attention.",
                                n=len(problems)), rows=problems, field=None), 400

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import abort, jsonify, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.access import current_membership
@@ -49,7 +50,8 @@ def refusals(view: Callable[..., Any]) -> Callable[..., Any]:
             db.session.rollback()
             errors = {exc.field: [exc.message]} if exc.field else {}
             return jsonify(error=exc.message, field=exc.field, errors=errors), 400
-        except (service.Conflict, StaleDataError) as exc:
+        except (service.Conflict, StaleDataError, IntegrityError) as exc:
+            # IntegrityError: a unique id or IV taken by a save that won a race.
             db.session.rollback()
             current = getattr(exc, "current_version", None)
             message = getattr(exc, "message", _(

@@ -123,12 +123,13 @@ def _save(incident: Incident | None) -> Any:
     """The form's POST: coded fields through WTForms, the sealed tier as an envelope."""
     org = current_org()
     coded = service.validate_coded(org, request.form)
-    sealed = service.check_sealed(org, request.form.get("sealed"))
+    record_id = incident.public_id if incident else record_id_from(request.form.get("record_id"))
+    sealed = service.check_sealed(org, request.form.get("sealed"), record_id,
+                                  editing=incident is not None)
     attachments = service.read_attachments(org, request.form.get("attachments_meta"),
                                            uploaded_files())
     if incident is None:
-        saved = service.create(org, current_user, record_id_from(request.form.get("record_id")),
-                               coded, sealed, attachments)
+        saved = service.create(org, current_user, record_id, coded, sealed, attachments)
         status = 201
     else:
         service.require_edit(membership(), incident)

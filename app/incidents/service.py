@@ -166,7 +166,8 @@ def validate_coded(org: Organisation, data: MultiDict[str, Any]) -> dict[str, An
     return form.coded()
 
 
-def check_sealed(org: Organisation, envelope: Any) -> dict[str, Any]:
+def check_sealed(org: Organisation, envelope: Any, record_id: uuid.UUID | None = None,
+                 *, editing: bool = False) -> dict[str, Any]:
     if isinstance(envelope, str):
         try:
             envelope = json.loads(envelope)
@@ -181,6 +182,15 @@ def check_sealed(org: Organisation, envelope: Any) -> dict[str, Any]:
                            "sealed") from exc
         raise BadInput(_("The sealed part is missing or damaged: %(why)s. Nothing was saved.",
                          why=str(exc)), "sealed") from exc
+    holder = db.session.scalar(sa.select(Incident.public_id).where(
+        Incident.sealed_iv == envelope["iv"]))
+    if holder is not None:
+        # Only a copy of a stored envelope repeats its IV.
+        if holder == record_id and not editing:
+            raise Conflict(_("This incident was already saved (was the button pressed twice?)."))
+        if holder != record_id:
+            raise BadInput(_("This sealed part belongs to another incident. Nothing was saved."),
+                           "sealed")
     if envelope["kv"] != org.current_kv:
         raise BadInput(_("The organisation's key has changed since this page was opened. "
                          "Reload the page; your text is kept as a draft."), "sealed")
@@ -205,7 +215,7 @@ def read_attachments(org: Organisation, meta_text: str | None,
                      and len(b64u_decode(iv)) == 12)
         except (KeyError, TypeError, ValueError, CryptoError):
             valid = False
-        if not valid:
+        if not valid or db.session.scalar(sa.select(Attachment.id).where(Attachment.iv == iv)):
             raise BadInput(_("An attachment was not sealed properly. Nothing was saved."),
                            "attachments")
         data = files.get(f"attachment-{att_id}")
@@ -255,7 +265,7 @@ def create(org: Organisation, actor: User, record_id: uuid.UUID, coded: dict[str
         raise Conflict(_("This incident was already saved (was the button pressed twice?)."))
     incident = Incident(public_id=record_id, org_id=org.id, created_by_id=actor.id,
                         updated_by_id=actor.id, vocab_version=load().version, sealed=sealed,
-                        kv=sealed["kv"])
+                        kv=sealed["kv"], sealed_iv=sealed["iv"])
     _set_coded(incident, coded)
     add_attachments(incident, attachments)
     db.session.add(incident)
@@ -277,6 +287,7 @@ def update(org: Organisation, actor: User, incident: Incident, version: int,
         _set_coded(incident, coded)
         incident.sealed = sealed
         incident.kv = sealed["kv"]
+        incident.sealed_iv = sealed["iv"]
         removed = [a for a in incident.attachments if str(a.public_id) in set(remove)]
         for att in removed:
             incident.attachments.remove(att)

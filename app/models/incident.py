@@ -52,6 +52,9 @@ class Incident(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
 
     sealed: Mapped[dict[str, Any]] = mapped_column(SealedEnvelope(with_kv=True))
     kv: Mapped[int]
+    # The envelope's IV, unique: an envelope copied from another record (its AAD names that
+    # record) carries that record's IV, and AES-GCM must never see an IV twice under a key.
+    sealed_iv: Mapped[str] = mapped_column(sa.String(16), unique=True)
 
     published_case_study: Mapped[str | None] = mapped_column(sa.Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -95,7 +98,7 @@ class Attachment(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
     incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incident.id", ondelete="CASCADE"),
                                              index=True)
     kv: Mapped[int]
-    iv: Mapped[str] = mapped_column(sa.String(16))
+    iv: Mapped[str] = mapped_column(sa.String(16), unique=True)  # as Incident.sealed_iv
     ciphertext: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)  # only on download
     size: Mapped[int]  # of the ciphertext: padded to 4 KiB, so it hides the exact file size
 
