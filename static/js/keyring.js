@@ -10,7 +10,7 @@
 //
 // Unwrapped keys are non-extractable CryptoKeys, held only in this module's memory and dropped on
 // quick exit (the `collateral:quick-exit` event), logout and session end. Nothing goes to
-// localStorage, sessionStorage or a cookie, and nothing is exported as JWK.
+// web storage or a cookie, and nothing is exported as a JSON Web Key.
 
 import { getJson } from "./api.js";
 import {
