@@ -123,6 +123,8 @@ def _save(incident: Incident | None) -> Any:
     """The form's POST: coded fields through WTForms, the sealed tier as an envelope."""
     org = current_org()
     coded = service.validate_coded(org, request.form)
+    if not request.form.get("sealed"):
+        service.check_sealed(org, None)  # refuses, saying why, before anything else
     record_id = incident.public_id if incident else record_id_from(request.form.get("record_id"))
     sealed = service.check_sealed(org, request.form.get("sealed"), record_id,
                                   editing=incident is not None)

@@ -168,6 +168,11 @@ def validate_coded(org: Organisation, data: MultiDict[str, Any]) -> dict[str, An
 
 def check_sealed(org: Organisation, envelope: Any, record_id: uuid.UUID | None = None,
                  *, editing: bool = False) -> dict[str, Any]:
+    if envelope in (None, ""):
+        # What a browser without JavaScript sends: the sealed fields never left it.
+        raise BadInput(_("Nothing was saved: the sealed part is missing. Collateral seals "
+                         "what you write in your browser, which needs JavaScript turned on."),
+                       "sealed")
     if isinstance(envelope, str):
         try:
             envelope = json.loads(envelope)
