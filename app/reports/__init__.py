@@ -1,0 +1,1 @@
+"""Reports over the coded tier. So far: disclosure control (disclosure.py)."""
