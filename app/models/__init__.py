@@ -16,6 +16,7 @@ from .org import (
     OrgKeyWrap,
     Role,
 )
+from .report import CollectiveRole, CollectiveRoleName, SavedReport
 from .session import AuthFailure, LoginSession
 from .user import User
 
@@ -26,6 +27,8 @@ __all__ = [
     "AuthFailure",
     "Collective",
     "CollectiveMember",
+    "CollectiveRole",
+    "CollectiveRoleName",
     "CollectiveStatus",
     "Incident",
     "IncidentCode",
@@ -39,6 +42,7 @@ __all__ = [
     "OrgTerm",
     "Organisation",
     "Role",
+    "SavedReport",
     "User",
     "utcnow",
 ]

@@ -1,1 +1,7 @@
-"""Reports over the coded tier. So far: disclosure control (disclosure.py)."""
+"""Advocacy reports: the engine (SQL), disclosure control, and the pages and downloads."""
+
+from flask import Blueprint
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+from . import routes  # noqa: E402,F401

@@ -12,8 +12,10 @@ No Flask here; pure functions on lists of ints.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 MIN_K = 3
 
@@ -74,12 +76,13 @@ def _rank(matrix: list[list[Fraction]]) -> int:
     return rank
 
 
-def determined(rows: int, cols: int, hidden: set[Pos]) -> set[Pos]:
-    """The hidden positions whose value follows from the published ones."""
+def solvable(equations: list[dict[Any, int]], hidden: set[Any]) -> set[Any]:
+    """The hidden unknowns whose value follows from the published values by the equations
+    (each a map of position -> coefficient, summing to zero)."""
     unknowns = sorted(hidden)
     index = {pos: i for i, pos in enumerate(unknowns)}
     system = []
-    for eq in _equations(rows, cols):
+    for eq in equations:
         row = [Fraction(0)] * len(unknowns)
         for pos, coefficient in eq.items():
             if pos in index:
@@ -96,17 +99,27 @@ def determined(rows: int, cols: int, hidden: set[Pos]) -> set[Pos]:
     return out
 
 
-def protect(table: list[list[int]], k: int = 5) -> Protected:
-    """Suppress small cells (primary) and enough others (secondary) that none is determined."""
+def determined(rows: int, cols: int, hidden: set[Pos]) -> set[Pos]:
+    """The hidden positions of a two-way table whose value follows from the published ones."""
+    return solvable(_equations(rows, cols), hidden)
+
+
+def _check(k: int, values: Iterable[int]) -> None:
     if k < MIN_K:
         raise ValueError(f"the threshold k is never below {MIN_K}")
-    if any(v < 0 for row in table for v in row):
+    if any(v < 0 for v in values):
         raise ValueError("counts are never negative")
+
+
+def protect(table: list[list[int]], k: int = 5, forced: Iterable[Pos] = ()) -> Protected:
+    """Suppress small cells (primary) and enough others (secondary) that none is determined.
+    `forced` are positions hidden already elsewhere (a linked table), kept hidden here."""
+    _check(k, (v for row in table for v in row))
     rows = len(table)
     cols = len(table[0]) if table else 0
     ext = _extended(table)
     primary = {(r, c) for r in range(rows + 1) for c in range(cols + 1)
-               if 0 < ext[r][c] < k}
+               if 0 < ext[r][c] < k} | set(forced)
     hidden = set(primary)
     while True:
         exposed = determined(rows, cols, hidden)
@@ -143,3 +156,51 @@ def _complement(ext: list[list[int]], rows: int, cols: int, hidden: set[Pos],
         candidates = [(i, j) for i in range(rows + 1) for j in range(cols + 1)
                       if (i, j) not in hidden]
     return min(candidates, key=lambda p: (ext[p[0]][p[1]], p))
+
+
+@dataclass(frozen=True)
+class Line:
+    """A published one-way table: `cells[i]` is a count or None when hidden; `total` is the
+    number they add up to (None when hidden)."""
+
+    k: int
+    cells: list[int | None]
+    total: int | None
+    primary: frozenset[int]
+    secondary: frozenset[int]
+
+    def hidden(self) -> frozenset[int]:
+        return self.primary | self.secondary
+
+
+TOTAL = -1  # the position of a line's total
+
+
+def line_equation(n: int) -> dict[int, int]:
+    return {**dict.fromkeys(range(n), 1), TOTAL: -1}
+
+
+def protect_line(counts: list[int], k: int = 5, forced: Iterable[int] = (),
+                 with_total: bool = True) -> Line:
+    """A one-way table (counts by kind, by month, ...) and the total it adds up to.
+    Without a published total (`with_total=False`) no cell can be worked out from the others,
+    so only the small cells are hidden. `forced` may include TOTAL."""
+    _check(k, counts)
+    total = sum(counts)
+    primary = {i for i, v in enumerate(counts) if 0 < v < k} | set(forced)
+    if with_total and 0 < total < k:
+        primary.add(TOTAL)
+    hidden = set(primary)
+    equations = [line_equation(len(counts))] if with_total else []
+    while solvable(equations, hidden):
+        shown = [i for i in range(len(counts)) if i not in hidden]
+        # The smallest published non-zero count loses least; then a zero; then the total.
+        pick = (min((i for i in shown if counts[i] > 0), key=lambda i: (counts[i], i),
+                    default=None)
+                if shown else None)
+        if pick is None:
+            pick = shown[0] if shown else TOTAL
+        hidden.add(pick)
+    return Line(k=k, cells=[None if i in hidden else v for i, v in enumerate(counts)],
+                total=None if not with_total or TOTAL in hidden else total,
+                primary=frozenset(primary), secondary=frozenset(hidden - primary))

@@ -1,0 +1,162 @@
+"""Report pages and downloads. Thin: parsing and scopes in service.py, figures in build.py,
+files in export.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime, format_decimal
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import audit
+from app.auth.access import current_membership, login_required
+from app.extensions import db
+from app.incidents import choices
+from app.payload import BadInput
+from app.reports import export, present, service
+from app.reports.build import Report
+from app.reports.params import FILTERS, last_four_quarters
+
+from . import bp
+
+FORMATS = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    def can_report() -> bool:
+        if not current_user.is_authenticated:
+            return False
+        return bool(service.scopes(current_user, current_membership()))
+
+    def money(value: Any) -> str:
+        return "" if value is None else str(format_decimal(value, format="#,##0.00"))
+
+    def filter_label(report: Report, name: str, code: str) -> str:
+        shown = present.label(report, name, code) if name in present.LIST_NAMES or \
+            name == "country" else code
+        return f"{name.replace('_', ' ')}: {shown}"
+
+    return {"can_report": can_report, "report_cell": present.cell_text,
+            "report_change": present.change_text, "report_window": present.window_label,
+            "report_included": present.included, "report_headline": present.headline,
+            "report_charts": present.report_charts, "report_tables": present.tables,
+            "report_amounts": present.amounts, "report_methodology": present.methodology,
+            "report_month": present.month_label, "report_country": choices.country_name,
+            "report_money": money, "report_filter": filter_label}
+
+
+@bp.app_template_filter("report_when")
+def _when(value: datetime) -> str:
+    return str(format_datetime(value, "yyyy-MM-dd HH:mm"))
+
+
+def _scopes_or_403() -> list[service.ReportScope]:
+    scopes = service.scopes(current_user, current_membership())
+    if not scopes:
+        abort(403, description=_("Reports are made by coordinators and analysts of an "
+                                 "organisation, and by a collective's analysts."))
+    return scopes
+
+
+def _form_page(error: BadInput | None = None, status: int = 200) -> tuple[str, int]:
+    scopes = _scopes_or_403()
+    default = last_four_quarters(datetime.now(UTC).date())
+    org = next((s.org for s in scopes if s.org is not None), None)
+    lists = {name: choices.vocab_choices(list_name, org) for name, list_name in FILTERS.items()
+             if list_name is not None}
+    return render_template(
+        "reports/index.html", scopes=scopes, args=request.args, error=error, lists=lists,
+        countries=choices.countries(), default=default,
+        saved=service.saved_reports(current_user, current_membership())), status
+
+
+@bp.get("")
+@login_required
+def index() -> tuple[str, int]:
+    return _form_page()
+
+
+def _generate(args: Any) -> Report | tuple[str, int]:
+    _scopes_or_403()
+    try:
+        params, scope = service.parse(current_user, current_membership(), args)
+    except BadInput as exc:
+        return _form_page(exc, 400)
+    return service.generate(params, scope, current_user)
+
+
+@bp.get("/view")
+@login_required
+def view() -> Any:
+    report = _generate(request.args)
+    if not isinstance(report, Report):
+        return report
+    return render_template("reports/view.html", report=report, saved=None)
+
+
+@bp.get("/download/<any(pdf, csv, xlsx):fmt>")
+@login_required
+def download(fmt: str) -> Any:
+    report = _generate(request.args)
+    if not isinstance(report, Report):
+        return report
+    return _file(report, fmt)
+
+
+def _file(report: Report, fmt: str) -> Response:
+    body = {"pdf": export.pdf, "csv": export.csv_bytes, "xlsx": export.xlsx}[fmt](report)
+    name = f"collateral-report-{report.params.window.start}-{report.params.window.end}.{fmt}"
+    return Response(body, mimetype=FORMATS[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.post("/save")
+@login_required
+def save() -> Any:
+    _scopes_or_403()
+    try:
+        params, scope = service.parse(current_user, current_membership(), request.form)
+        saved = service.save(scope, params, request.form.get("title", ""), current_user)
+    except BadInput as exc:
+        db.session.rollback()
+        return _form_page(exc, 400)
+    db.session.commit()
+    flash(_("Report saved. Opening it again makes it afresh from the data as it is then."),
+          "success")
+    return redirect(url_for("reports.saved", public_id=saved.public_id))
+
+
+@bp.get("/saved/<uuid:public_id>")
+@login_required
+def saved(public_id: Any) -> Any:
+    found = service.find_saved(current_user, current_membership(), public_id)
+    args = dict(found.params) | {"scope": service.saved_scope(found)}
+    report = _generate(args)
+    if not isinstance(report, Report):
+        return report
+    found.generated_at = report.generated_at
+    db.session.commit()
+    fmt = request.args.get("format")
+    if fmt in FORMATS:
+        return _file(report, fmt)
+    return render_template("reports/view.html", report=report, saved=found)
+
+
+@bp.post("/saved/<uuid:public_id>/delete")
+@login_required
+def delete_saved(public_id: Any) -> Any:
+    found = service.find_saved(current_user, current_membership(), public_id)
+    membership = current_membership()
+    org = membership.organisation if membership and found.org_id == membership.org_id else None
+    audit.record("report_deleted", org=org, actor=current_user, object_type="report",
+                 object_id=found.pid)
+    db.session.delete(found)
+    db.session.commit()
+    flash(_("The saved report was deleted. Its parameters are gone; no data was changed."),
+          "success")
+    return redirect(url_for("reports.index"))
