@@ -16,7 +16,15 @@ from flask import Flask, current_app, url_for
 from flask.cli import AppGroup
 
 from app.extensions import db
-from app.models import Collective, Membership, MembershipStatus, Organisation
+from app.models import (
+    Collective,
+    CollectiveRoleName,
+    Membership,
+    MembershipStatus,
+    Organisation,
+    User,
+)
+from app.orgs import collectives
 from app.orgs import service as orgs
 from app.payload import BadInput
 
@@ -150,12 +158,55 @@ def collective_create(name: str) -> None:
 @click.argument("organisation")
 def collective_invite(collective_name: str, organisation: str) -> None:
     """Invite an organisation; it joins when one of its coordinators accepts."""
-    target = db.session.scalar(sa.select(Collective).where(Collective.name == collective_name))
-    if target is None:
-        raise click.ClickException(f"no collective is called {collective_name!r}")
+    target = _collective(collective_name)
     member = _find_org(organisation)
-    _commit_or_fail(lambda: orgs.invite_to_collective(target, member))
+    _commit_or_fail(lambda: collectives.invite(target, member))
     click.echo(f"{member.name} is invited to {target.name}; a coordinator of it must accept.")
+
+
+def _collective(name: str) -> Collective:
+    found = db.session.scalar(sa.select(Collective).where(Collective.name == name))
+    if found is None:
+        raise click.ClickException(f"no collective is called {name!r}")
+    return found
+
+
+@collective.command("appoint")
+@click.argument("collective_name")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in CollectiveRoleName]),
+              default="analyst", show_default=True)
+def collective_appoint(collective_name: str, email: str, role: str) -> None:
+    """Give a person with an account a role in a collective (analysts make its reports)."""
+    target = _collective(collective_name)
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no account uses {email!r}; the person registers first")
+    _commit_or_fail(lambda: collectives.appoint(target, user, CollectiveRoleName(role)))
+    click.echo(f"{user.display_name} is now {role} of {target.name}.")
+
+
+@collective.command("dismiss")
+@click.argument("collective_name")
+@click.argument("email")
+def collective_dismiss(collective_name: str, email: str) -> None:
+    """Take away a person's role in a collective."""
+    target = _collective(collective_name)
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no account uses {email!r}")
+    _commit_or_fail(lambda: collectives.dismiss(target, user))
+    click.echo(f"{user.display_name} no longer has a role in {target.name}.")
+
+
+@collective.command("threshold")
+@click.argument("collective_name")
+@click.argument("k", type=int)
+def collective_threshold(collective_name: str, k: int) -> None:
+    """Set the collective's small-cell threshold k (at least 3; default 5)."""
+    target = _collective(collective_name)
+    _commit_or_fail(lambda: collectives.set_threshold(target, k, None))
+    click.echo(f"{target.name}: counts under {k} are shown as 'fewer than {k}'.")
 
 
 def init_app(app: Flask) -> None:

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # so whoever adds one decides what to send it.
 SAMPLE_ARGS = {"filename": "css/app.css", "token": "not-a-real-token",
                "member_id": "6f1c2a9e-4b1d-4c55-9a3e-2f0d8c6b1a01",
-               "public_id": "6f1c2a9e-4b1d-4c55-9a3e-2f0d8c6b1a02"}
+               "public_id": "6f1c2a9e-4b1d-4c55-9a3e-2f0d8c6b1a02", "fmt": "csv",
+               "action": "accept"}
 COMMON = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import AuditEvent, Membership, MembershipStatus, Role, User
 from app.payload import BadInput
 
-from . import bp, service
+from . import bp, collectives, service
 from .forms import ConfirmActionForm, InviteForm, RoleForm, SettingsForm
 
 COORD = Role.COORDINATOR
@@ -211,3 +211,47 @@ def audit_log() -> str:
         .limit(AUDIT_PAGE + 1).offset((page - 1) * AUDIT_PAGE)).all()
     return render_template("orgs/audit.html", org=org, events=events[:AUDIT_PAGE], page=page,
                            has_more=len(events) > AUDIT_PAGE)
+
+
+# Collectives, from the organisation's side: accept or decline, naming consent, leave.
+
+def _collective_membership(public_id: uuid.UUID) -> Any:
+    found = collectives.membership(current_org(), public_id)
+    if found is None:
+        abort(404, description=_("Your organisation has no invitation to or place in this "
+                                 "collective."))
+    return found
+
+
+@bp.get("/collectives")
+@role_required(COORD)
+def collectives_page() -> str:
+    return render_template("orgs/collectives.html",
+                           memberships=collectives.memberships(current_org()))
+
+
+@bp.post("/collectives/<uuid:public_id>/<any(accept, naming, leave):action>")
+@role_required(COORD)
+def collective_action(public_id: uuid.UUID, action: str) -> Any:
+    found = _collective_membership(public_id)
+    named = request.form.get("may_be_named") == "1"
+    try:
+        if action == "accept":
+            collectives.accept(found, current_user, named)
+            message = _("Your organisation joined %(name)s. Its reports now count your "
+                        "incidents that allow aggregate use.", name=found.collective.name)
+        elif action == "naming":
+            collectives.set_naming(found, current_user, named)
+            message = (_("Collective reports may now name your organisation.") if named else
+                       _("Collective reports will no longer name your organisation."))
+        else:
+            collectives.leave(found, current_user)
+            message = _("Your organisation is no longer part of %(name)s; its reports no "
+                        "longer count your incidents.", name=found.collective.name)
+    except BadInput as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("orgs.collectives_page"))
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("orgs.collectives_page"))

@@ -22,7 +22,6 @@ from app.crypto import CryptoError, b64u_decode, verify_recovery_proof
 from app.extensions import db
 from app.models import (
     Collective,
-    CollectiveMember,
     Invite,
     InvitePurpose,
     Membership,
@@ -443,18 +442,6 @@ def create_collective(name: str) -> Collective:
     db.session.flush()
     audit.record("collective_created", object_type="collective", object_id=collective.pid)
     return collective
-
-
-def invite_to_collective(collective: Collective, org: Organisation) -> CollectiveMember:
-    existing = db.session.scalar(sa.select(CollectiveMember).where(
-        CollectiveMember.collective_id == collective.id, CollectiveMember.org_id == org.id))
-    if existing is not None:
-        raise BadInput(_("This organisation is already invited to or part of the collective."))
-    member = CollectiveMember(collective_id=collective.id, org_id=org.id)
-    db.session.add(member)
-    audit.record("collective_invited", org=org, object_type="collective",
-                 object_id=collective.pid)
-    return member
 
 
 def read_passphrase_change(user: User, body: Payload, issued_salt: str) -> None:

@@ -12,7 +12,7 @@ from app.reports.build import Cell
 
 BAR_HEIGHT = 22
 GAP = 8
-LABEL_WIDTH = 230
+LABEL_WIDTH = 280
 PLOT_WIDTH = 330
 VALUE_WIDTH = 110
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import mimetypes
 from pathlib import Path
 from typing import Any
 
@@ -101,19 +102,23 @@ def _title(title: str, book: Any) -> str:
 
 def pdf(report: Report) -> bytes:
     from weasyprint import HTML
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    static = Path(current_app.static_folder or "static").resolve()
+    prefix = static.as_uri() + "/"
+
+    class StaticOnly(URLFetcher):  # type: ignore[misc]
+        """Only our own stylesheets and images, read from disk: nothing leaves the machine
+        while a PDF is made."""
+
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            path = (static / url.removeprefix(prefix).split("?")[0]).resolve()
+            if not url.startswith(prefix) or not path.is_relative_to(static) \
+                    or not path.is_file():
+                raise ValueError(f"refusing to fetch {url!r} while making a PDF")
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
 
     html = render_template("reports/pdf.html", report=report)
-    static = Path(current_app.static_folder or "static").resolve()
-
-    def fetch(url: str) -> dict[str, Any]:
-        # Only our own stylesheet and images, read from disk: nothing is fetched over a network.
-        prefix = "file://" + str(static) + "/"
-        if not url.startswith(prefix):
-            raise ValueError(f"refusing to fetch {url!r} while making a PDF")
-        path = (static / url[len(prefix):]).resolve()
-        if not path.is_relative_to(static) or not path.is_file():
-            raise ValueError(f"no such static file {url!r}")
-        return {"string": path.read_bytes(), "mime_type": None}
-
-    document = HTML(string=html, base_url=f"file://{static}/", url_fetcher=fetch)
+    document = HTML(string=html, base_url=prefix, url_fetcher=StaticOnly())
     return bytes(document.write_pdf())

@@ -15,6 +15,8 @@ from app import audit
 from app.auth.access import current_membership, login_required
 from app.extensions import db
 from app.incidents import choices
+from app.models import CollectiveRoleName
+from app.orgs import collectives
 from app.payload import BadInput
 from app.reports import export, present, service
 from app.reports.build import Report
@@ -160,3 +162,40 @@ def delete_saved(public_id: Any) -> Any:
     flash(_("The saved report was deleted. Its parameters are gone; no data was changed."),
           "success")
     return redirect(url_for("reports.index"))
+
+
+# A collective's own page, for the people appointed to it.
+
+def _collective_role(public_id: Any) -> Any:
+    role = collectives.role_of(current_user, public_id)
+    if role is None:
+        abort(404, description=_("There is no collective with this address that you may see."))
+    return role
+
+
+@bp.get("/collectives/<uuid:public_id>")
+@login_required
+def collective(public_id: Any) -> str:
+    role = _collective_role(public_id)
+    members = service.member_orgs(role.collective)
+    return render_template("reports/collective.html", role=role, members=members,
+                           invited=collectives.invited_count(role.collective))
+
+
+@bp.post("/collectives/<uuid:public_id>/threshold")
+@login_required
+def collective_threshold(public_id: Any) -> Any:
+    role = _collective_role(public_id)
+    if role.role != CollectiveRoleName.COORDINATOR:
+        abort(403, description=_("Only the collective's coordinators set its threshold."))
+    try:
+        collectives.set_threshold(role.collective, request.form.get("k", type=int) or 0,
+                                  current_user)
+    except BadInput as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("reports.collective", public_id=public_id)), 400
+    db.session.commit()
+    flash(_("Saved. Reports of the collective now hide counts under %(k)d.",
+            k=role.collective.min_cell), "success")
+    return redirect(url_for("reports.collective", public_id=public_id))
