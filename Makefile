@@ -8,7 +8,13 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest vendor chromium migrate clean
+.PHONY: run test lint typecheck pytest vendor chromium system-packages migrate clean
+
+# Debian packages the app itself needs: Pango and HarfBuzz for WeasyPrint (report PDFs), and
+# fonts for every script the interface supports (Latin, Cyrillic: DejaVu; Thai: TLWG).
+# poppler-utils (pdftoppm, pdftotext) is for the tests that read the PDFs back.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+	fonts-thai-tlwg poppler-utils
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +29,21 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.runtime
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $$missing"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
 migrate: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
 
 # The development server on the embedded SQLite database, reachable only from this machine.
 # Plain http on 127.0.0.1 is a secure context for the browser, so session cookies are not
 # marked Secure here; behind HTTPS in production they are (see docs/operating.md).
-run: migrate
+run: migrate system-packages
 	$(BIN)/flask translate compile
 	SESSION_COOKIE_SECURE=0 $(BIN)/flask run --host $(HOST) --port $(PORT)
 
@@ -46,7 +60,7 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-pytest: $(VENV)/.dev chromium
+pytest: $(VENV)/.dev chromium system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

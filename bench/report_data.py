@@ -15,7 +15,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.models import MULTI_FIELDS, Collective, CollectiveMember, Incident, IncidentCode, Organisation
+from app.models import (
+    MULTI_FIELDS,
+    Collective,
+    CollectiveMember,
+    Incident,
+    IncidentCode,
+    Organisation,
+)
 from app.models.incident import code_set
 from app.vocab import load
 
@@ -44,7 +51,8 @@ def _incidents(org_ids: list[int], n: int, rng: random.Random,
         ident = first_id + i
         country = rng.choice(COUNTRIES)
         amount = round(rng.uniform(20, 6000), 2) if rng.random() < 0.3 else None
-        row = {"id": ident, "public_id": uuid.UUID(int=rng.getrandbits(128)), "created_at": now, "updated_at": now,
+        row = {"id": ident, "public_id": uuid.UUID(int=rng.getrandbits(128)),
+               "created_at": now, "updated_at": now,
                "org_id": rng.choice(org_ids), "version": 1, "vocab_version": 1,
                "status": "complete" if rng.random() < 0.97 else "draft",
                "instrument": rng.choice(instruments) if rng.random() < 0.6 else None,

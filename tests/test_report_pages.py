@@ -1,0 +1,209 @@
+"""Report pages, downloads, saved reports and collectives through HTTP: who may see what,
+every kind of bad input refused with a reason, and the figures a reader gets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskCliRunner
+from openpyxl import load_workbook
+
+from app.extensions import db
+from app.models import AuditEvent, Collective, CollectiveMember, SavedReport
+from tests.actors import Browser
+from tests.people import joined, make_coordinator, org_of
+from tests.report_data import add_incidents
+
+YEAR = {"from": "2025-01", "to": "2025-12"}
+
+
+def _count(rows: list[dict[str, Any]], consent_floor: bool = False) -> int:
+    return sum(1 for r in rows if r["status"] == "complete" and (
+        not consent_floor or r["consent"] != "org_only"))
+
+
+def _headline(body: str) -> int:
+    found = re.search(r"<dt>Incidents</dt><dd>([\d,]+)</dd>", body)
+    assert found, body[:2000]
+    return int(found.group(1).replace(",", ""))
+
+
+@pytest.fixture
+def rows(coordinator: Browser) -> list[dict[str, Any]]:
+    return add_incidents(org_of(), 90, random.Random(4))
+
+
+@pytest.fixture
+def other(runner: FlaskCliRunner, new_browser: Callable[[str], Browser]) -> Browser:
+    """The coordinator of a second organisation, with incidents of its own."""
+    coord = make_coordinator(runner, new_browser, "Night Owls", "owls@example.org")
+    add_incidents(org_of("Night Owls"), 60, random.Random(9))
+    return coord
+
+
+def test_internal_report_counts_every_complete_incident(coordinator: Browser,
+                                                        rows: list[dict[str, Any]]) -> None:
+    response = coordinator.get("/reports/view", query_string=YEAR)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert _headline(body) == _count(rows)
+    assert "Internal report" in body and "<svg" in body and "Methodology" in body
+
+
+def test_published_report_counts_only_consented_incidents(coordinator: Browser,
+                                                          rows: list[dict[str, Any]]) -> None:
+    response = coordinator.get("/reports/view", query_string=YEAR | {"publish": "1"})
+    assert response.status_code == 200
+    assert _headline(response.get_data(as_text=True)) == _count(rows, consent_floor=True)
+
+
+@pytest.mark.parametrize("args,message", [
+    ({"from": "2025-06", "to": "2025-01"}, "ends (2025-01) before it starts"),
+    ({"from": "2025-13", "to": "2025-12"}, "write the month as YYYY-MM"),
+    ({"from": "2025-01"}, "Give both the first and the last month"),
+    ({"kinds": "nope"} | YEAR, "Unknown code"),
+    ({"country": "XX"} | YEAR, "Unknown code"),
+    ({"compare_from": "2025-06", "compare_to": "2026-01"} | YEAR, "overlaps"),
+    ({"publish": "1", "from": "2025-02", "to": "2025-12"}, "whole calendar quarters"),
+])
+def test_bad_input_is_refused_with_a_reason(coordinator: Browser, rows: Any,
+                                            args: dict[str, str], message: str) -> None:
+    response = coordinator.get("/reports/view", query_string=args)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+
+
+def test_an_empty_selection_says_so(coordinator: Browser, rows: Any) -> None:
+    body = coordinator.get("/reports/view", query_string={"from": "2010-01",
+                                                          "to": "2010-03"}).get_data(True)
+    assert "No incidents match" in body and "<svg" not in body
+
+
+def test_who_may_report(coordinator: Browser, new_browser: Callable[[str], Browser],
+                        rows: Any) -> None:
+    outreach = joined(coordinator, new_browser, "out@example.org", "outreach")
+    analyst = joined(coordinator, new_browser, "an@example.org", "analyst")
+    for who in (outreach, analyst):
+        assert coordinator.confirm(who.user_id).status_code == 200
+        assert who.login().status_code == 200
+    assert outreach.get("/reports").status_code == 403
+    assert outreach.get("/reports/view", query_string=YEAR).status_code == 403
+    assert analyst.get("/reports/view", query_string=YEAR).status_code == 200
+    unknown = coordinator.get("/reports/view", query_string=YEAR | {
+        "scope": "6f1c2a9e-4b1d-4c55-9a3e-2f0d8c6b1a02"})
+    assert unknown.status_code == 404
+
+
+def test_downloads_carry_the_same_suppression(coordinator: Browser, rows: Any) -> None:
+    args = YEAR | {"publish": "1"}
+    csv_response = coordinator.get("/reports/download/csv", query_string=args)
+    assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
+    assert "attachment" in csv_response.headers["Content-Disposition"]
+    lines = list(csv.reader(io.StringIO(csv_response.get_data().decode("utf-8-sig"))))
+    assert lines[0] == ["table", "category", "window", "count", "note"]
+    hidden = [line for line in lines[1:] if len(line) == 5 and line[4] == "fewer than 5"]
+    assert hidden and all(line[3] == "" for line in hidden)
+    shown = [int(line[3]) for line in lines[1:] if len(line) == 5 and line[3]
+             and line[2] != "Change"]
+    assert all(v == 0 or v >= 5 for v in shown)
+
+    xlsx = coordinator.get("/reports/download/xlsx", query_string=args)
+    book = load_workbook(io.BytesIO(xlsx.get_data()))
+    values = [cell for ws in book.worksheets[1:] for row in ws.iter_rows(min_row=2,
+                                                                         values_only=True)
+              for cell in row[1:] if isinstance(cell, int)]
+    assert values and all(v == 0 or v >= 5 for v in values)
+
+    pdf = coordinator.get("/reports/download/pdf", query_string=args)
+    assert pdf.status_code == 200 and pdf.get_data()[:5] == b"%PDF-"
+
+
+def test_saved_reports_are_regenerated_and_private(coordinator: Browser, other: Browser,
+                                                   rows: Any) -> None:
+    response = coordinator.post_form("/reports/save", YEAR | {"title": "Year 2025"})
+    assert response.status_code == 302
+    url = response.headers["Location"]
+    saved = db.session.scalar(sa.select(SavedReport))
+    assert saved is not None and saved.params["from"] == "2025-01"
+    page = coordinator.get(url)
+    assert page.status_code == 200 and _headline(page.get_data(as_text=True)) == _count(rows)
+    db.session.refresh(saved)
+    assert saved.generated_at is not None
+    assert "Year 2025" in coordinator.get("/reports").get_data(as_text=True)
+    assert coordinator.get(url + "?format=csv").status_code == 200
+    # Another organisation's coordinator can neither open nor delete it.
+    assert other.get(url).status_code == 404
+    assert other.post_form(url + "/delete", {}).status_code == 404
+    assert coordinator.post_form("/reports/save", YEAR | {"title": "  "}).status_code == 400
+    assert coordinator.post_form(url + "/delete", {}).status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SavedReport)) == 0
+
+
+def _collective(runner: FlaskCliRunner, *orgs: str) -> Collective:
+    assert runner.invoke(args=["collective", "create", "Network"]).exit_code == 0
+    for name in orgs:
+        result = runner.invoke(args=["collective", "invite", "Network", name])
+        assert result.exit_code == 0, result.output
+    found = db.session.scalar(sa.select(Collective))
+    assert found is not None
+    return found
+
+
+def _action(who: Browser, collective: Collective, action: str, named: bool = False) -> Any:
+    return who.post_form(f"/org/collectives/{collective.pid}/{action}",
+                         {"may_be_named": "1"} if named else {})
+
+
+def test_collective_join_report_and_leave(coordinator: Browser, other: Browser,
+                                          runner: FlaskCliRunner, rows: list[dict[str, Any]],
+                                          ) -> None:
+    collective = _collective(runner, "Red Umbrella", "Night Owls")
+    assert collective.pid in coordinator.get("/org/collectives").get_data(as_text=True)
+    assert _action(coordinator, collective, "accept", named=True).status_code == 302
+    assert _action(other, collective, "accept").status_code == 302
+    assert _action(other, collective, "accept").status_code == 302  # refused, flashed
+    result = runner.invoke(args=["collective", "appoint", "Network", "coord@example.org"])
+    assert result.exit_code == 0, result.output
+    # Only people appointed to the collective see it.
+    assert other.get("/reports/view", query_string=YEAR | {
+        "scope": collective.pid}).status_code == 404
+
+    args = YEAR | {"scope": collective.pid}
+    body = coordinator.get("/reports/view", query_string=args).get_data(as_text=True)
+    joined_orgs = db.session.scalars(sa.select(CollectiveMember)).all()
+    assert [m.status.value for m in joined_orgs] == ["joined", "joined"]
+    # Named only with consent: Night Owls did not agree, so it is "1 other organisation".
+    assert "Red Umbrella and 1 other organisation" in body and "Night Owls" not in body
+    assert "Figures for publication" in body
+    total = _headline(body)
+    assert total >= _count(rows, consent_floor=True)
+    not_quarter = coordinator.get("/reports/view", query_string={
+        "scope": collective.pid, "from": "2025-01", "to": "2025-02"})
+    assert not_quarter.status_code == 400
+    assert "whole calendar quarters" in not_quarter.get_data(as_text=True)
+
+    assert _action(coordinator, collective, "leave").status_code == 302
+    after = _headline(coordinator.get("/reports/view", query_string=args).get_data(True))
+    assert after == total - _count(rows, consent_floor=True)
+    actions = set(db.session.scalars(sa.select(AuditEvent.action)))
+    assert {"collective_joined", "collective_left", "report_generated"} <= actions
+
+
+def test_collective_threshold(coordinator: Browser, runner: FlaskCliRunner, rows: Any) -> None:
+    collective = _collective(runner, "Red Umbrella")
+    assert runner.invoke(args=["collective", "threshold", "Network", "2"]).exit_code != 0
+    assert runner.invoke(args=["collective", "appoint", "Network", "coord@example.org",
+                               "--role", "coordinator"]).exit_code == 0
+    page = f"/reports/collectives/{collective.pid}"
+    assert coordinator.get(page).status_code == 200
+    assert coordinator.post_form(page + "/threshold", {"k": "2"}).status_code == 400
+    assert coordinator.post_form(page + "/threshold", {"k": "8"}).status_code == 302
+    db.session.refresh(collective)
+    assert collective.min_cell == 8
