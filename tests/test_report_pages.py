@@ -16,7 +16,7 @@ from flask.testing import FlaskCliRunner
 from openpyxl import load_workbook
 
 from app.extensions import db
-from app.models import AuditEvent, Collective, CollectiveMember, SavedReport
+from app.models import AuditEvent, Collective, CollectiveMember, OrgTerm, SavedReport
 from tests.actors import Browser
 from tests.people import joined, make_coordinator, org_of
 from tests.report_data import add_incidents
@@ -207,3 +207,18 @@ def test_collective_threshold(coordinator: Browser, runner: FlaskCliRunner, rows
     assert coordinator.post_form(page + "/threshold", {"k": "8"}).status_code == 302
     db.session.refresh(collective)
     assert collective.min_cell == 8
+
+
+def test_spreadsheet_formulas_are_never_run(coordinator: Browser) -> None:
+    """An organisation's own term is free text: in a CSV it must not become a formula."""
+    org = org_of()
+    db.session.add(OrgTerm(org_id=org.id, list_name="actors", code="own-1",
+                           label='=HYPERLINK("http://evil.example","x")'))
+    db.session.commit()
+    add_incidents(org, 6, random.Random(2), actors=["own-1"], status="complete")
+    body = coordinator.get("/reports/download/csv", query_string=YEAR).get_data()
+    lines = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    labels = [line[1] for line in lines if len(line) == 5 and "HYPERLINK" in line[1]]
+    assert labels and all(label.startswith("'=") for label in labels)
+    counts = [line[3] for line in lines if len(line) == 5 and line[0] == "By actor"]
+    assert "6" in counts  # numbers stay numbers

@@ -20,6 +20,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _safe(value: str) -> str:
+    if value.lstrip("+-").isdigit():
+        return value  # a count or a change, such as -3
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
