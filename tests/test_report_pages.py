@@ -222,3 +222,19 @@ def test_spreadsheet_formulas_are_never_run(coordinator: Browser) -> None:
     assert labels and all(label.startswith("'=") for label in labels)
     counts = [line[3] for line in lines if len(line) == 5 and line[0] == "By actor"]
     assert "6" in counts  # numbers stay numbers
+
+
+def test_comparison_with_the_window_before(coordinator: Browser) -> None:
+    org = org_of()
+    add_incidents(org, 7, random.Random(1), months=["2025-02"], kinds=["raid"],
+                  status="complete")
+    add_incidents(org, 3, random.Random(2), months=["2024-11"], kinds=["raid"],
+                  status="complete")
+    body = coordinator.get("/reports/view", query_string={
+        "from": "2025-01", "to": "2025-03", "compare": "previous"}).get_data(as_text=True)
+    assert "compared with Oct 2024 to Dec 2024" in body
+    row = re.search(r'<table class="report-table" id="table-kinds">.*?</table>', body, re.S)
+    assert row is not None
+    raid = re.search(r"<th scope=\"row\">Raid</th>\s*<td[^>]*>7</td><td[^>]*>3</td>\s*"
+                     r"<td[^>]*>\+4</td>", row.group(0))
+    assert raid, row.group(0)[:1500]
