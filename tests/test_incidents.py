@@ -333,3 +333,20 @@ def test_import_rows_cannot_share_an_envelope(outreach: Browser) -> None:
     response = outreach.post_json("/api/v1/incidents/import", {"incidents": rows})
     assert response.status_code == 400 and set((response.json or {})["rows"]) == {"2"}
     assert counts() == (0, 0, 0)
+
+
+def test_code_sets_follow_every_edit(coordinator: Browser) -> None:
+    """Reports count from the incident's code sets: they must follow the form's codes."""
+    incident = new_incident(coordinator, kinds=["raid"], groups=[])
+    assert post(coordinator, incident).status_code == 201
+    stored = db.session.scalar(sa.select(Incident))
+    assert stored is not None and stored.kinds_set == " raid " and stored.groups_set == " "
+    url = f"/api/v1/incidents/{incident['id']}"
+    sealed = seal_record(coordinator.org_keys[1], org_id(), incident["id"], 1, {"n": "x"})
+    coded = incident["coded"] | {"kinds": ["eviction", "deportation"], "groups": ["trans"]}
+    assert coordinator.client.put(url, json={"version": 1, "coded": coded, "sealed": sealed},
+                                  headers={"X-CSRFToken": coordinator.csrf}).status_code == 200
+    db.session.expire_all()
+    stored = db.session.scalar(sa.select(Incident))
+    assert stored is not None
+    assert stored.kinds_set == " deportation eviction " and stored.groups_set == " trans "
