@@ -13,8 +13,8 @@ from app.extensions import db
 from app.models import Incident, IncidentCode, Organisation
 from app.vocab import load
 
-COUNTRIES: dict[str, list[str | None]] = {"PT": ["PT-11", "PT-13", None], "DE": ["DE-BE", None], "TH": [None],
-             "UA": ["UA-30", None]}
+COUNTRIES: dict[str, list[str | None]] = {
+    "PT": ["PT-11", "PT-13", None], "DE": ["DE-BE", None], "TH": [None], "UA": ["UA-30", None]}
 ENVELOPE = {"v": 1, "kv": 1, "iv": "A" * 16, "ct": "A" * 40}
 
 

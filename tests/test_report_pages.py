@@ -203,7 +203,10 @@ def test_collective_threshold(coordinator: Browser, runner: FlaskCliRunner, rows
                                "--role", "coordinator"]).exit_code == 0
     page = f"/reports/collectives/{collective.pid}"
     assert coordinator.get(page).status_code == 200
-    assert coordinator.post_form(page + "/threshold", {"k": "2"}).status_code == 400
+    refused = coordinator.post_form(page + "/threshold", {"k": "2"})
+    assert refused.status_code == 400
+    assert "from 3 to 50" in refused.get_data(as_text=True)
+    assert coordinator.post_form(page + "/threshold", {"k": ""}).status_code == 400
     assert coordinator.post_form(page + "/threshold", {"k": "8"}).status_code == 302
     db.session.refresh(collective)
     assert collective.min_cell == 8

@@ -21,6 +21,8 @@ class Incident(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "incident"
     __table_args__ = (
         sa.Index("ix_incident_org_month", "org_id", "month"),
+        # Few incidents have a published case study: reports find them by this index.
+        sa.Index("ix_incident_published_at", "published_at"),
         # Covers every report query: a report reads this index, never the wide rows.
         sa.Index("ix_incident_report", "month", "org_id", "status", "consent", "country",
                  "region", "work_setting", "instrument", "people_affected", "days_detained",

@@ -146,8 +146,10 @@ def count_window(session: DbSession, scope: Scope, window: Window, k: int | None
     n = totals["incidents"]
     out = Counts(incidents=n)
     raw: dict[str, dict[str | None, int]] = {}
+    kind_sets = engine.set_counts(session, scope, "kinds")  # kinds and their pairs, one query
     for key, name, _list in LINES:
-        counts = engine.count_by(session, scope, name)
+        counts = (engine.credit(kind_sets) if key == "kinds"
+                  else engine.count_by(session, scope, name))
         if key == "instrument" and n:
             counts.setdefault(None, 0)
         if key == "groups":
@@ -158,7 +160,7 @@ def count_window(session: DbSession, scope: Scope, window: Window, k: int | None
     months = {m: month_counts.get(m, 0) for m in window.months()}
     regions = engine.crosstab(session, scope, "country", "region")
     cross = engine.crosstab(session, scope, "kinds", "four_p")
-    pairs = engine.cooccurrence(session, scope)
+    pairs = engine.pairs(kind_sets)
     amounts = engine.amounts_by_currency(session, scope)
     out.people = totals["people_affected"]
     out.days = totals["days_detained"]

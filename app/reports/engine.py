@@ -86,16 +86,35 @@ def _value(name: str) -> Any:
     raise ValueError(f"{name!r} is not a column field")
 
 
+def set_counts(session: DbSession, scope: Scope, name: str) -> dict[str, int]:
+    """Incidents per whole set of codes of a multi-valued field (" raid eviction " -> 12)."""
+    column = _set_column(name)
+    q = sa.select(column, sa.func.count()).where(*scope.conditions()).group_by(column)
+    return {code_set: int(n) for code_set, n in session.execute(q)}
+
+
+def credit(sets: dict[str, int]) -> dict[str | None, int]:
+    """Each set's count credited to every code in it."""
+    out: Counter[str | None] = Counter()
+    for code_set, n in sets.items():
+        for code in _codes(code_set):
+            out[code] += n
+    return dict(out)
+
+
+def pairs(sets: dict[str, int]) -> dict[tuple[str, str], int]:
+    """Each set's count credited to every pair of codes in it."""
+    out: Counter[tuple[str, str]] = Counter()
+    for code_set, n in sets.items():
+        for pair in combinations(_codes(code_set), 2):
+            out[pair] += n
+    return dict(out)
+
+
 def count_by(session: DbSession, scope: Scope, name: str) -> dict[str | None, int]:
     """Incidents per value of one coded field (an incident with two kinds counts in both)."""
     if name in CODE_FIELDS:
-        column = _set_column(name)
-        q = sa.select(column, sa.func.count()).where(*scope.conditions()).group_by(column)
-        out: Counter[str | None] = Counter()
-        for code_set, n in session.execute(q):
-            for code in _codes(code_set):
-                out[code] += n
-        return dict(out)
+        return credit(set_counts(session, scope, name))
     column = _value(name)
     q = sa.select(column, sa.func.count()).where(*scope.conditions()).group_by(column)
     return {key: int(n) for key, n in session.execute(q)}
@@ -159,10 +178,4 @@ def amounts_by_currency(session: DbSession, scope: Scope) -> dict[str, dict[str,
 
 def cooccurrence(session: DbSession, scope: Scope) -> dict[tuple[str, str], int]:
     """How often two kinds of harm were recorded in one incident (raid → deportation, …)."""
-    q = (sa.select(Incident.kinds_set, sa.func.count()).where(*scope.conditions())
-         .group_by(Incident.kinds_set))
-    out: Counter[tuple[str, str]] = Counter()
-    for code_set, n in session.execute(q):
-        for pair in combinations(_codes(code_set), 2):
-            out[pair] += n
-    return dict(out)
+    return pairs(set_counts(session, scope, "kinds"))

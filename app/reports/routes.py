@@ -173,13 +173,17 @@ def _collective_role(public_id: Any) -> Any:
     return role
 
 
+def _collective_page(role: Any, error: str | None = None, status: int = 200,
+                     ) -> tuple[str, int]:
+    return render_template("reports/collective.html", role=role, error=error,
+                           members=service.member_orgs(role.collective),
+                           invited=collectives.invited_count(role.collective)), status
+
+
 @bp.get("/collectives/<uuid:public_id>")
 @login_required
-def collective(public_id: Any) -> str:
-    role = _collective_role(public_id)
-    members = service.member_orgs(role.collective)
-    return render_template("reports/collective.html", role=role, members=members,
-                           invited=collectives.invited_count(role.collective))
+def collective(public_id: Any) -> tuple[str, int]:
+    return _collective_page(_collective_role(public_id))
 
 
 @bp.post("/collectives/<uuid:public_id>/threshold")
@@ -193,8 +197,7 @@ def collective_threshold(public_id: Any) -> Any:
                                   current_user)
     except BadInput as exc:
         db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("reports.collective", public_id=public_id)), 400
+        return _collective_page(role, exc.message, 400)
     db.session.commit()
     flash(_("Saved. Reports of the collective now hide counts under %(k)d.",
             k=role.collective.min_cell), "success")

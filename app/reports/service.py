@@ -159,7 +159,8 @@ def case_studies(params: ReportParams, org_ids: tuple[int, ...],
                   "aggregate" if protected else None, params.filters)
     rows = db.session.execute(sa.select(Incident.month, Incident.country,
                                         Incident.published_case_study).where(
-        *scope.conditions(), Incident.published_case_study.is_not(None))
+        Incident.published_at.is_not(None), *scope.conditions(),
+        Incident.published_case_study.is_not(None))
         .order_by(Incident.month.desc(), Incident.id).limit(MAX_CASE_STUDIES))
     return [{"month": month, "country": country, "text": text} for month, country, text in rows]
 
