@@ -16,7 +16,15 @@ from flask.testing import FlaskCliRunner
 from openpyxl import load_workbook
 
 from app.extensions import db
-from app.models import AuditEvent, Collective, CollectiveMember, OrgTerm, SavedReport
+from app.models import (
+    AuditEvent,
+    Collective,
+    CollectiveMember,
+    Incident,
+    OrgTerm,
+    SavedReport,
+    utcnow,
+)
 from tests.actors import Browser
 from tests.people import joined, make_coordinator, org_of
 from tests.report_data import add_incidents
@@ -241,3 +249,19 @@ def test_comparison_with_the_window_before(coordinator: Browser) -> None:
     raid = re.search(r"<th scope=\"row\">Raid</th>\s*<td[^>]*>7</td><td[^>]*>3</td>\s*"
                      r"<td[^>]*>\+4</td>", row.group(0))
     assert raid, row.group(0)[:1500]
+
+
+def test_published_case_studies_of_the_scope_and_window(coordinator: Browser) -> None:
+    org = org_of()
+    add_incidents(org, 2, random.Random(3), months=["2025-05"], consent="aggregate",
+                  status="complete")
+    add_incidents(org, 1, random.Random(4), months=["2024-05"], consent="aggregate",
+                  status="complete")
+    for incident, text in zip(db.session.scalars(sa.select(Incident).order_by(Incident.month)),
+                              ("Outside the window.", "Evicted after the raid.", "Not yet."),
+                              strict=True):
+        if text != "Not yet.":
+            incident.published_case_study, incident.published_at = text, utcnow()
+    db.session.commit()
+    body = coordinator.get("/reports/view", query_string=YEAR).get_data(as_text=True)
+    assert "Evicted after the raid." in body and "Outside the window." not in body

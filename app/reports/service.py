@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort
 from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import MultiDict
 
 from app import audit
@@ -43,6 +44,7 @@ from app.vocab import load
 REPORTING_ROLES = (Role.COORDINATOR, Role.ANALYST)
 PUBLICATION_K = 5  # an organisation's published report uses the default threshold
 MAX_CASE_STUDIES = 20
+MAX_PUBLISHED_SCAN = 5000  # the most recently published case studies a report looks through
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def member_orgs(collective: Collective) -> list[CollectiveMember]:
     return list(db.session.scalars(sa.select(CollectiveMember).where(
         CollectiveMember.collective_id == collective.id,
         CollectiveMember.status == CollectiveStatus.JOINED).join(Organisation)
-        .order_by(Organisation.name)))
+        .options(contains_eager(CollectiveMember.organisation)).order_by(Organisation.name)))
 
 
 def _org_ids(scope: ReportScope) -> tuple[int, ...]:
@@ -98,8 +100,9 @@ def _org_ids(scope: ReportScope) -> tuple[int, ...]:
 
 def extra_codes(scope: ReportScope) -> dict[str, set[str]]:
     """The organisations' own actors and instruments, valid as filters in this scope."""
+    ids = _org_ids(scope)
     rows = db.session.execute(sa.select(OrgTerm.list_name, OrgTerm.code).where(
-        OrgTerm.org_id.in_(_org_ids(scope)) if _org_ids(scope) else sa.false()))
+        OrgTerm.org_id.in_(ids) if ids else sa.false()))
     out: dict[str, set[str]] = {"actors": set(), "instrument": set()}
     for list_name, code in rows:
         out["instrument" if list_name == "instruments" else list_name].add(code)
@@ -157,9 +160,16 @@ def case_studies(params: ReportParams, org_ids: tuple[int, ...],
     """Published, de-identified case studies of incidents in the scope and window."""
     scope = Scope(org_ids, params.window.start, params.window.end,
                   "aggregate" if protected else None, params.filters)
+    # Few incidents are published: find those first by their own index, then apply the
+    # scope to them (one query with both lets a planner walk the whole window instead).
+    published = list(db.session.scalars(sa.select(Incident.id).where(
+        Incident.published_at.is_not(None)).order_by(Incident.published_at.desc())
+        .limit(MAX_PUBLISHED_SCAN)))
+    if not published:
+        return []
     rows = db.session.execute(sa.select(Incident.month, Incident.country,
                                         Incident.published_case_study).where(
-        Incident.published_at.is_not(None), *scope.conditions(),
+        Incident.id.in_(published), *scope.conditions(),
         Incident.published_case_study.is_not(None))
         .order_by(Incident.month.desc(), Incident.id).limit(MAX_CASE_STUDIES))
     return [{"month": month, "country": country, "text": text} for month, country, text in rows]
