@@ -73,6 +73,7 @@ class Report:
     named_orgs: list[str]
     case_studies: list[dict[str, Any]]
     term_labels: dict[tuple[str, str], str] = field(default_factory=dict)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # present.label's cache
     scope_label: str = ""
 
     @property

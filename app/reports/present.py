@@ -58,7 +58,11 @@ def label(report: Report, key: str, code: Any) -> str:
         return str(month_label(code))
     list_name = LIST_NAMES[key]
     own = report.term_labels.get((list_name, code))
-    return own or choices.label(list_name, code)
+    if own:
+        return own
+    if list_name not in report.labels:  # one translated list per report, not per label
+        report.labels[list_name] = dict(choices.vocab_choices(list_name))
+    return str(report.labels[list_name].get(code, code))
 
 
 def number(value: int | float) -> str:
