@@ -1,0 +1,1 @@
+"""Research extracts: anonymisation, requests and sealed delivery (issue 7)."""
