@@ -108,3 +108,39 @@ def test_refused_when_k_cannot_be_reached(data: Any) -> None:
     request = Request((org.id,), "2025-01", "2025-12", FIELDS, k=500)
     with pytest.raises(CannotAnonymise, match="would have to be dropped"):
         plan(db.session, request)
+
+
+def test_sealed_extract_opens_to_the_same_rows_and_a_dictionary(data: Any,
+                                                                tmp_path: Any) -> None:
+    import csv
+    import io
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from app.crypto import open_export
+    from app.research.deliver import write_extract
+
+    org, _ = data
+    request = Request((org.id,), "2025-01", "2025-12", FIELDS, k=5, max_suppressed=0.3)
+    chosen = plan(db.session, request)
+    key = ec.generate_private_key(ec.SECP256R1())
+    written = write_extract(db.session, request, chosen, key.public_key(), "researcher-1",
+                            "export-1", tmp_path, {"purpose": "test"}, hxl=True)
+    text = open_export((tmp_path / "data.sealed").read_bytes(), key, "researcher-1")
+    lines = list(csv.reader(io.StringIO(text.decode())))
+    header, tags, body = lines[0], lines[1], lines[2:]
+    assert tags[header.index("country")] == "#country+code"
+    expected = list(rows(db.session, request, chosen.level))
+    assert [dict(zip(header, line, strict=True)) for line in body] == expected
+    meta = json.loads(open_export((tmp_path / "dictionary.sealed").read_bytes(), key,
+                                  "researcher-1"))
+    assert meta["k_achieved"] == written.achieved_k >= 5 and meta["rows"] == len(body)
+    assert meta["generalisation"] == chosen.level.describe()
+    assert {c["name"] for c in meta["columns"]} == set(header)
+    # Another researcher's key, or a truncated file, opens nothing.
+    other = ec.generate_private_key(ec.SECP256R1())
+    sealed = (tmp_path / "data.sealed").read_bytes()
+    for bad_key, blob in ((other, sealed), (key, sealed[:-10])):
+        with pytest.raises(Exception):  # noqa: B017 - CryptoError or InvalidTag, both refusals
+            open_export(blob, bad_key, "researcher-1")
