@@ -174,14 +174,15 @@ def _invite_page(token: str, template: str, post_endpoint: str) -> Any:
         "token": token, "user-id": issued["user_id"], "salt": issued["salt"],
         "kdf-m": kdf.m, "kdf-t": kdf.t, "kdf-p": kdf.p,
         "email": invite.email or (service.email_of(invite.user_id) if invite.user_id else ""),
-        "org-id": org.pid, "org-name": org.name, "role": invite.role.value,
+        "org-id": org.pid if org else "", "org-name": invite.inviter_name,
+        "role": invite.role.value if invite.role else "researcher",
         "creates-org-keys": "1" if invite.purpose == InvitePurpose.NEW_ORG else "0",
         "reset": "1" if invite.purpose == InvitePurpose.RESET else "0",
         "post-url": url_for(post_endpoint, token=token), "login-url": url_for("auth.login"),
         "keyring-url": url_for("auth.keyring"), "prelogin-url": url_for("auth.prelogin"),
     }
     if invite.purpose == InvitePurpose.RECOVER:
-        versions = orgs.key_versions(org)
+        versions = orgs.key_versions(invite.org)
         page["nonce"] = issued["nonce"]
         page["recovery-public-key"] = versions[-1].recovery_public_key if versions else ""
         page["recovery-wraps"] = ",".join(f"{v.kv}:{v.recovery_wrap}" for v in versions)

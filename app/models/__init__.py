@@ -17,6 +17,13 @@ from .org import (
     Role,
 )
 from .report import CollectiveRole, CollectiveRoleName, SavedReport
+from .research import (
+    Extract,
+    ExtractDecision,
+    ExtractRequest,
+    RequestStatus,
+    ResearcherAccess,
+)
 from .session import AuthFailure, LoginSession
 from .user import User
 
@@ -30,6 +37,9 @@ __all__ = [
     "CollectiveRole",
     "CollectiveRoleName",
     "CollectiveStatus",
+    "Extract",
+    "ExtractDecision",
+    "ExtractRequest",
     "Incident",
     "IncidentCode",
     "Invite",
@@ -41,6 +51,8 @@ __all__ = [
     "OrgKeyWrap",
     "OrgTerm",
     "Organisation",
+    "RequestStatus",
+    "ResearcherAccess",
     "Role",
     "SavedReport",
     "User",

@@ -107,6 +107,7 @@ class InvitePurpose(enum.StrEnum):
     JOIN = "join"          # a new member of an existing organisation
     RESET = "reset"        # an existing member re-keys after a lost passphrase
     RECOVER = "recover"    # a coordinator-to-be takes over with the recovery code
+    RESEARCHER = "researcher"  # a researcher invited by an organisation or a collective
 
 
 class Invite(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
@@ -115,10 +116,13 @@ class Invite(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "invite"
 
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="CASCADE"),
-                                        index=True)
+    # Every invite is to an organisation, except a collective's researcher invite.
+    org_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    collective_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("collective.id", ondelete="CASCADE"))
     purpose: Mapped[InvitePurpose] = mapped_column(_enum(InvitePurpose, "invite_purpose"))
-    role: Mapped[Role] = mapped_column(_enum(Role, "invite_role"))
+    role: Mapped[Role | None] = mapped_column(_enum(Role, "invite_role"))  # None: researcher
     email: Mapped[str | None] = mapped_column(sa.String(254))
     # For RESET and RECOVER of an existing account: whose keys are replaced.
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
@@ -126,7 +130,25 @@ class Invite(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
 
-    organisation: Mapped[Organisation] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
+    collective: Mapped[Collective | None] = relationship()
+
+    @property
+    def inviter_name(self) -> str:
+        """Whose invitation this is: the organisation's or the collective's name."""
+        found = self.organisation or self.collective
+        return found.name if found is not None else ""
+
+    @property
+    def org(self) -> Organisation:
+        """The organisation of an organisation invite (every purpose but RESEARCHER)."""
+        assert self.organisation is not None, "a researcher invite has no organisation"
+        return self.organisation
+
+    @property
+    def member_role(self) -> Role:
+        assert self.role is not None, "a researcher invite gives no organisation role"
+        return self.role
 
 
 class CollectiveStatus(enum.StrEnum):

@@ -29,6 +29,7 @@ from app.models import (
     Organisation,
     OrgKeyVersion,
     OrgKeyWrap,
+    ResearcherAccess,
     Role,
     User,
     utcnow,
@@ -159,11 +160,13 @@ def register(invite: Invite, body: Payload, issued: dict[str, str]) -> User:
     if invite.purpose == InvitePurpose.RECOVER:
         raise BadInput(_("This link is for recovering an organisation; use the recovery page."))
     creds = read_credentials(body, invite, issued["salt"])
-    org = invite.organisation
     org_keys = body.child("org_keys", optional=True)
     if (org_keys is not None) != (invite.purpose == InvitePurpose.NEW_ORG):
         raise BadInput(_("Organisation keys are made only by an organisation's first "
                          "coordinator."), "org_keys")
+    if invite.purpose == InvitePurpose.RESEARCHER:
+        return _register_researcher(invite, creds, issued)
+    org = invite.org
     if invite.purpose == InvitePurpose.RESET:
         user = db.session.get(User, invite.user_id)
         if user is None:
@@ -177,13 +180,25 @@ def register(invite: Invite, body: Payload, issued: dict[str, str]) -> User:
         if org_keys is not None:
             _create_first_key_version(org, user, org_keys)
             status = MembershipStatus.CONFIRMED  # they hold the keys they just made
-        db.session.add(Membership(user_id=user.id, org_id=org.id, role=invite.role,
+        db.session.add(Membership(user_id=user.id, org_id=org.id, role=invite.member_role,
                                   status=status,
                                   confirmed_at=utcnow() if org_keys is not None else None))
         action = "member_registered"
     invite.used_at = utcnow()
     audit.record(action, org=org, actor=user, object_type="user", object_id=user.pid,
-                 role=invite.role.value)
+                 role=invite.member_role.value)
+    return user
+
+
+def _register_researcher(invite: Invite, creds: Credentials, issued: dict[str, str]) -> User:
+    """A researcher's account: a key pair like any member's (to open extracts), no
+    organisation key, and access to ask the inviting organisation or collective."""
+    user = _new_user(creds, issued["user_id"])
+    db.session.add(ResearcherAccess(user_id=user.id, org_id=invite.org_id,
+                                    collective_id=invite.collective_id, created_at=utcnow()))
+    invite.used_at = utcnow()
+    audit.record("researcher_registered", org=invite.organisation, actor=user,
+                 object_type="user", object_id=user.pid)
     return user
 
 
@@ -395,7 +410,7 @@ def create_recovery_invite(org: Organisation, email: str) -> str:
 def recover(invite: Invite, body: Payload, issued: dict[str, str]) -> User:
     if invite.purpose != InvitePurpose.RECOVER:
         raise BadInput(_("This link is not a recovery link."))
-    org = invite.organisation
+    org = invite.org
     versions = key_versions(org)
     if not versions:
         raise BadInput(_("This organisation has no keys to recover."))
