@@ -307,3 +307,42 @@ def purge(now: Any = None) -> int:
         audit.record("extract_deleted", object_type="extract", object_id=extract.pid)
         done += 1
     return done
+
+
+# Inviting researchers.
+
+def invite_researcher(email: str, actor: User | None, *, org: Organisation | None = None,
+                      collective: Collective | None = None) -> str | None:
+    """A single-use registration link for a researcher (its token), or None when the person
+    already has a researcher account and is simply given access to this scope too."""
+    import secrets
+
+    from app.auth.service import find_user
+    from app.models import Invite, InvitePurpose
+    from app.orgs.service import token_hash
+    from app.payload import Payload
+
+    assert (org is None) != (collective is None)
+    email = Payload({"email": email}).email()
+    existing = find_user(email)
+    if existing is not None:
+        if not is_researcher(existing):
+            raise BadInput(_("Someone with this e-mail address already has an account here; "
+                             "a member account cannot also be a researcher's."), "email")
+        db.session.add(ResearcherAccess(user_id=existing.id, org_id=org.id if org else None,
+                                        collective_id=collective.id if collective else None,
+                                        created_at=utcnow()))
+        audit.record("researcher_access_granted", org=org, actor=actor, object_type="user",
+                     object_id=existing.pid)
+        return None
+    token = secrets.token_urlsafe(32)
+    invite = Invite(token_hash=token_hash(token), org_id=org.id if org else None,
+                    collective_id=collective.id if collective else None,
+                    purpose=InvitePurpose.RESEARCHER, role=None, email=email,
+                    created_by_id=actor.id if actor else None,
+                    expires_at=utcnow() + timedelta(hours=current_app.config["INVITE_HOURS"]))
+    db.session.add(invite)
+    db.session.flush()
+    audit.record("invite_created", org=org, actor=actor, object_type="invite",
+                 object_id=invite.pid, purpose="researcher")
+    return token

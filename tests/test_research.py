@@ -1,0 +1,143 @@
+"""Research requests end to end in Python: a researcher invited by an organisation registers
+(a key pair like any member), asks, a coordinator approves, the extract is generated and
+sealed to the researcher; refusals, bad input, access and expiry."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask, url_for
+from werkzeug.datastructures import MultiDict
+
+from app.crypto import open_export
+from app.extensions import db
+from app.models import AuditEvent, ExtractRequest, RequestStatus, User, utcnow
+from app.payload import BadInput
+from app.research import service
+from tests.actors import Browser
+from tests.people import org_of
+from tests.report_data import add_incidents
+
+FORM = {"from": "2025-01", "to": "2025-12", "purpose": "Effects of raids on earnings.",
+        "institution": "University of Somewhere", "ethics_ref": "ERC-2026-17", "k": "5"}
+
+
+def _user(browser: Browser) -> User:
+    found = db.session.scalar(sa.select(User).where(User.email == browser.email))
+    assert found is not None
+    return found
+
+
+@pytest.fixture(autouse=True)
+def in_request(app: Flask) -> Any:
+    """The service's messages are translated, so they need a request (as in the app)."""
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
+def researcher(app: Flask, coordinator: Browser,
+               new_browser: Callable[[str], Browser]) -> Browser:
+    token = service.invite_researcher("res@example.org", _user(coordinator), org=org_of())
+    db.session.commit()
+    assert token is not None
+    with app.test_request_context():
+        link = url_for("auth.register_page", token=token)
+    person = new_browser("res@example.org")
+    assert person.register(link, "Rae").status_code == 201
+    assert person.login().status_code == 200
+    return person
+
+
+def _form(**changes: Any) -> MultiDict[str, str]:
+    data = MultiDict(FORM | {"scope": f"org:{org_of().pid}",
+                             "retention_until": (date.today() + timedelta(days=365)).isoformat()})
+    for name, value in changes.items():
+        if isinstance(value, list):
+            data.setlist(name, value)
+        else:
+            data[name] = value
+    if "fields" not in changes:
+        data.setlist("fields", ["kinds", "country", "month"])
+    return data
+
+
+def test_request_approved_generated_and_sealed_to_the_researcher(
+        coordinator: Browser, researcher: Browser) -> None:
+    rows = add_incidents(org_of(), 300, random.Random(8))
+    request = service.create_request(_user(researcher), _form())
+    db.session.commit()
+    assert request.status == RequestStatus.PENDING
+    assert service.to_review(_user(coordinator)) == [request]
+    service.decide(_user(coordinator), request, True, "")
+    db.session.commit()
+    assert request.status == RequestStatus.READY, request.status_reason
+    extract = service.extract_of(request)
+    assert extract is not None and extract.achieved_k >= 5
+    path = service.file_for(_user(researcher), extract, "data")
+    assert researcher.private_key is not None
+    text = open_export(path.read_bytes(), researcher.private_key, researcher.user_id).decode()
+    lines = list(csv.DictReader(io.StringIO(text)))
+    research = [r for r in rows if r["consent"] == "research" and r["status"] == "complete"]
+    assert 0 < len(lines) <= len(research)
+    assert set(lines[0]) <= {"kinds", "country", "period"}
+    meta = json.loads(open_export(service.file_for(_user(researcher), extract,
+                                                   "dictionary").read_bytes(),
+                                  researcher.private_key, researcher.user_id))
+    assert meta["k_achieved"] == extract.achieved_k and meta["terms"]["ethics_approval"]
+    actions = set(db.session.scalars(sa.select(AuditEvent.action)))
+    assert {"extract_requested", "extract_approved", "extract_generated",
+            "extract_downloaded"} <= actions
+    # Another person cannot download it; after expiry nobody can, and purge deletes it.
+    with pytest.raises(LookupError):
+        service.file_for(_user(coordinator), extract, "data")
+    assert service.purge(utcnow() + timedelta(days=31)) == 1
+    assert not path.exists()
+    with pytest.raises(TimeoutError):
+        service.file_for(_user(researcher), extract, "data")
+    assert service.purge(utcnow() + timedelta(days=31)) == 0  # idempotent
+
+
+def test_a_refusal_needs_a_reason_and_ends_the_request(coordinator: Browser,
+                                                       researcher: Browser) -> None:
+    request = service.create_request(_user(researcher), _form())
+    with pytest.raises(BadInput, match="Say why"):
+        service.decide(_user(coordinator), request, False, " ")
+    service.decide(_user(coordinator), request, False, "Too close to an open court case.")
+    db.session.commit()
+    assert request.status == RequestStatus.REFUSED
+    assert request.decisions[0].reason == "Too close to an open court case."
+    with pytest.raises(BadInput, match="already been decided"):
+        service.decide(_user(coordinator), request, True, "")
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"fields": ["narrative"]}, "fields"), ({"fields": []}, "fields"),
+    ({"scope": "org:00000000-0000-0000-0000-000000000000"}, "scope"),
+    ({"from": "2025-13"}, "from"), ({"to": "2024-01"}, "to"), ({"purpose": ""}, "purpose"),
+    ({"retention_until": "2020-01-01"}, "retention_until"), ({"k": "2"}, "k")])
+def test_bad_requests_are_refused_with_the_field(researcher: Browser, changes: dict[str, Any],
+                                                 field: str) -> None:
+    with pytest.raises(BadInput) as refused:
+        service.create_request(_user(researcher), _form(**changes))
+    assert refused.value.field == field
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ExtractRequest)) == 0
+
+
+def test_unreachable_k_fails_with_a_reason(coordinator: Browser, researcher: Browser) -> None:
+    add_incidents(org_of(), 20, random.Random(2), consent="research", status="complete")
+    request = service.create_request(_user(researcher), _form(
+        k="100", fields=["kinds", "country", "region", "month", "people_affected"]))
+    service.decide(_user(coordinator), request, True, "")
+    db.session.commit()
+    assert request.status == RequestStatus.FAILED
+    assert "would have to be dropped" in (request.status_reason or "")
