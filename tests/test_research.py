@@ -75,7 +75,7 @@ def test_request_approved_generated_and_sealed_to_the_researcher(
     rows = add_incidents(org_of(), 300, random.Random(8))
     request = service.create_request(_user(researcher), _form())
     db.session.commit()
-    assert request.status == RequestStatus.PENDING
+    assert request.status.value == "pending"
     assert service.to_review(_user(coordinator)) == [request]
     service.decide(_user(coordinator), request, True, "")
     db.session.commit()
