@@ -50,9 +50,10 @@ def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
     from .main import bp as main_bp
     from .orgs import bp as orgs_bp
     from .reports import bp as reports_bp
+    from .research import bp as research_bp
 
     for blueprint in (main_bp, auth_bp, account_bp, orgs_bp, incidents_bp, api_bp,
-                      reports_bp):
+                      reports_bp, research_bp):
         app.register_blueprint(blueprint)
     from .auth.access import current_membership
 

@@ -141,3 +141,36 @@ def test_unreachable_k_fails_with_a_reason(coordinator: Browser, researcher: Bro
     db.session.commit()
     assert request.status == RequestStatus.FAILED
     assert "would have to be dropped" in (request.status_reason or "")
+
+
+def test_pages_from_request_to_sealed_download(coordinator: Browser, researcher: Browser,
+                                               new_browser: Callable[[str], Browser],
+                                               runner: Any) -> None:
+    add_incidents(org_of(), 300, random.Random(8))
+    assert researcher.get("/research").status_code == 200
+    form = {k: v for k, v in _form().items(multi=False)}
+    refused = researcher.post_form("/research/requests", form | {"fields": "narrative"})
+    assert refused.status_code == 400 and "Only coded fields" in refused.get_data(True)
+    data = _form()
+    data["csrf_token"] = researcher.csrf
+    made = researcher.client.post("/research/requests", data=data)
+    assert made.status_code == 302, made.get_data(as_text=True)[:500]
+    url = made.headers["Location"]
+    assert "Approve" in coordinator.get(url).get_data(as_text=True)
+    decided = coordinator.post_form(url + "/decide", {"decision": "approve", "reason": ""})
+    assert decided.status_code == 302
+    page = researcher.get(url).get_data(as_text=True)
+    assert "k achieved" in page and "approved" in page
+    request = db.session.scalar(sa.select(ExtractRequest))
+    assert request is not None
+    extract = service.extract_of(request)
+    assert extract is not None
+    download = researcher.get(f"/research/extracts/{extract.pid}/data")
+    assert download.status_code == 200 and download.get_data()[:19] == b"COLLATERAL-EXPORT-1"
+    # Another organisation's coordinator sees neither the request nor the file.
+    from tests.people import make_coordinator
+    other = make_coordinator(runner, new_browser, "Night Owls", "owls@example.org")
+    assert other.get(url).status_code == 404
+    assert other.get(f"/research/extracts/{extract.pid}/data").status_code == 404
+    keyfile = researcher.get("/research/keyfile").get_json()
+    assert keyfile["user"] == researcher.user_id and "wrapped_private_key" in keyfile

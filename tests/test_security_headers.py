@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ARGS = {"filename": "css/app.css", "token": "not-a-real-token",
                "member_id": "6f1c2a9e-4b1d-4c55-9a3e-2f0d8c6b1a01",
                "public_id": "6f1c2a9e-4b1d-4c55-9a3e-2f0d8c6b1a02", "fmt": "csv",
-               "action": "accept"}
+               "action": "accept", "part": "data"}
 COMMON = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
