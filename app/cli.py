@@ -209,7 +209,42 @@ def collective_threshold(collective_name: str, k: int) -> None:
     click.echo(f"{target.name}: counts under {k} are shown as 'fewer than {k}'.")
 
 
+extracts = AppGroup("extract", help="Research extracts: open one offline, delete expired ones.")
+
+
+@extracts.command("open")
+@click.argument("sealed", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", "keyfile", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your key file (Research page: 'Download your key file').")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the opened file (CSV or JSON).")
+@click.password_option("--passphrase", prompt="Your Collateral passphrase",
+                       confirmation_prompt=False)
+def extract_open(sealed: Path, keyfile: Path, out: Path, passphrase: str) -> None:
+    """Open a sealed extract with your key file and passphrase; needs no server."""
+    from app.crypto import CryptoError
+    from app.research.opener import open_with_keyfile, read_keyfile
+
+    try:
+        plain = open_with_keyfile(sealed.read_bytes(), read_keyfile(keyfile), passphrase)
+    except CryptoError as exc:
+        raise click.ClickException(f"{exc}. Nothing was written.") from exc
+    out.write_bytes(plain)
+    click.echo(f"Opened {sealed.name}: {len(plain):,} bytes written to {out}.")
+
+
+@extracts.command("purge")
+def extract_purge() -> None:
+    """Delete the files of expired extracts (run daily; safe to repeat)."""
+    from app.research import service as research
+
+    done = _commit_or_fail(research.purge)
+    click.echo(f"{done} expired extract(s) deleted.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(translate)
     app.cli.add_command(org)
     app.cli.add_command(collective)
+    app.cli.add_command(extracts)

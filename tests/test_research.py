@@ -174,3 +174,25 @@ def test_pages_from_request_to_sealed_download(coordinator: Browser, researcher:
     assert other.get(f"/research/extracts/{extract.pid}/data").status_code == 404
     keyfile = researcher.get("/research/keyfile").get_json()
     assert keyfile["user"] == researcher.user_id and "wrapped_private_key" in keyfile
+
+
+def test_open_offline_with_the_key_file(coordinator: Browser, researcher: Browser,
+                                        runner: Any, tmp_path: Any) -> None:
+    add_incidents(org_of(), 300, random.Random(8))
+    request = service.create_request(_user(researcher), _form())
+    service.decide(_user(coordinator), request, True, "")
+    db.session.commit()
+    extract = service.extract_of(request)
+    assert extract is not None
+    sealed = service.extracts_dir() / extract.pid / "data.sealed"
+    keyfile = tmp_path / "key.json"
+    keyfile.write_bytes(researcher.get("/research/keyfile").get_data())
+    out = tmp_path / "extract.csv"
+    wrong = runner.invoke(args=["extract", "open", str(sealed), "--key", str(keyfile),
+                                "--out", str(out)], input="not my passphrase\n")
+    assert wrong.exit_code != 0 and "does not open" in wrong.output and not out.exists()
+    opened = runner.invoke(args=["extract", "open", str(sealed), "--key", str(keyfile),
+                                 "--out", str(out)], input=researcher.passphrase + "\n")
+    assert opened.exit_code == 0, opened.output
+    assert out.read_text().splitlines()[0] == "kinds,country,period"
+    assert runner.invoke(args=["extract", "purge"]).exit_code == 0
