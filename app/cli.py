@@ -199,6 +199,30 @@ def collective_dismiss(collective_name: str, email: str) -> None:
     click.echo(f"{user.display_name} no longer has a role in {target.name}.")
 
 
+@org.command("quorum")
+@click.argument("organisation")
+@click.argument("n", type=int)
+def org_quorum(organisation: str, n: int) -> None:
+    """How many coordinators must approve a research extract (default 1)."""
+    from app.research import service as research
+
+    target = _find_org(organisation)
+    _commit_or_fail(lambda: research.set_quorum(target, n, None))
+    click.echo(f"{target.name}: research extracts need {n} coordinator approval(s).")
+
+
+@collective.command("quorum")
+@click.argument("collective_name")
+@click.argument("n", type=int)
+def collective_quorum(collective_name: str, n: int) -> None:
+    """How many collective coordinators' approvals suffice for an extract (default 2)."""
+    from app.research import service as research
+
+    target = _collective(collective_name)
+    _commit_or_fail(lambda: research.set_quorum(target, n, None))
+    click.echo(f"{target.name}: {n} collective coordinator approval(s) suffice.")
+
+
 @collective.command("threshold")
 @click.argument("collective_name")
 @click.argument("k", type=int)

@@ -108,6 +108,7 @@ def test_request_approved_generated_and_sealed_to_the_researcher(
 
 def test_a_refusal_needs_a_reason_and_ends_the_request(coordinator: Browser,
                                                        researcher: Browser) -> None:
+    add_incidents(org_of(), 30, random.Random(1), consent="research")
     request = service.create_request(_user(researcher), _form())
     with pytest.raises(BadInput, match="Say why"):
         service.decide(_user(coordinator), request, False, " ")
@@ -123,9 +124,11 @@ def test_a_refusal_needs_a_reason_and_ends_the_request(coordinator: Browser,
     ({"fields": ["narrative"]}, "fields"), ({"fields": []}, "fields"),
     ({"scope": "org:00000000-0000-0000-0000-000000000000"}, "scope"),
     ({"from": "2025-13"}, "from"), ({"to": "2024-01"}, "to"), ({"purpose": ""}, "purpose"),
-    ({"retention_until": "2020-01-01"}, "retention_until"), ({"k": "2"}, "k")])
+    ({"retention_until": "2020-01-01"}, "retention_until"), ({"k": "2"}, "k"),
+    ({"from": "2019-01", "to": "2019-12"}, "from")])  # no research data in that window
 def test_bad_requests_are_refused_with_the_field(researcher: Browser, changes: dict[str, Any],
                                                  field: str) -> None:
+    add_incidents(org_of(), 30, random.Random(1), consent="research")
     with pytest.raises(BadInput) as refused:
         service.create_request(_user(researcher), _form(**changes))
     assert refused.value.field == field
@@ -196,3 +199,23 @@ def test_open_offline_with_the_key_file(coordinator: Browser, researcher: Browse
     assert opened.exit_code == 0, opened.output
     assert out.read_text().splitlines()[0] == "kinds,country,period"
     assert runner.invoke(args=["extract", "purge"]).exit_code == 0
+
+
+def test_an_organisation_can_ask_for_two_approvals(coordinator: Browser, researcher: Browser,
+                                                   new_browser: Callable[[str], Browser],
+                                                   runner: Any) -> None:
+    from tests.people import joined
+
+    add_incidents(org_of(), 300, random.Random(8))
+    result = runner.invoke(args=["org", "quorum", "Red Umbrella", "2"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["org", "quorum", "Red Umbrella", "0"]).exit_code != 0
+    second = joined(coordinator, new_browser, "second@example.org", "coordinator")
+    assert coordinator.confirm(second.user_id).status_code == 200
+    request = service.create_request(_user(researcher), _form())
+    service.decide(_user(coordinator), request, True, "Fine by us.")
+    db.session.commit()
+    assert request.status.value == "pending"  # one of two
+    service.decide(_user(second), request, True, "")
+    db.session.commit()
+    assert request.status == RequestStatus.READY

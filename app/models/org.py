@@ -41,6 +41,8 @@ class Organisation(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(sa.String(200))
     current_kv: Mapped[int] = mapped_column(default=1)
     require_2fa: Mapped[bool] = mapped_column(default=False)
+    # Coordinators who must approve a research extract of this organisation's incidents.
+    extract_quorum: Mapped[int] = mapped_column(default=1, server_default="1")
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="organisation")
     key_versions: Mapped[list[OrgKeyVersion]] = relationship(
@@ -164,6 +166,9 @@ class Collective(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
 
     name: Mapped[str] = mapped_column(sa.String(200))
     min_cell: Mapped[int] = mapped_column(default=5)  # disclosure threshold k, never below 3
+    # Collective coordinators whose approval suffices for a research extract of the collective
+    # (otherwise: each included organisation's own quorum).
+    extract_quorum: Mapped[int] = mapped_column(default=2, server_default="2")
 
     members: Mapped[list[CollectiveMember]] = relationship(back_populates="collective")
 

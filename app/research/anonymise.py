@@ -139,6 +139,12 @@ def _where(request: Request) -> list[Any]:
             Incident.month <= request.month_to]
 
 
+def count_rows(session: DbSession, request: Request) -> int:
+    """Incidents that may go into an extract of this scope and window (before any k)."""
+    return int(session.execute(sa.select(sa.func.count()).where(*_where(request)))
+               .scalar_one())
+
+
 def quasi_identifiers(request: Request, level: Level) -> list[str]:
     return [name for name in QUASI if name in _expressions(request, level)]
 

@@ -3,9 +3,9 @@
 - A researcher asks the organisation or collective that invited them.
 - Deciders: the coordinators of the organisation (organisation scope); for a collective, its
   coordinators and the coordinators of its member organisations.
-- Quorum (organisation scope): `ORG_QUORUM` coordinators of the organisation. Collective
-  scope: `COLLECTIVE_QUORUM` collective coordinators, or a coordinator of every member
-  organisation whose incidents are included. Any refusal refuses the request.
+- Quorum, set by each (`extract_quorum`): an organisation's own (default 1 coordinator); for a
+  collective, its quorum of collective coordinators (default 2), or every included
+  organisation's own quorum. Any refusal refuses the request.
 - When the quorum is reached the extract is made at once and sealed to the researcher; it can
   be downloaded until it expires (default 30 days), then its files are deleted.
 """
@@ -47,8 +47,7 @@ from app.payload import BadInput
 from app.research import anonymise
 from app.research.deliver import write_extract
 
-ORG_QUORUM = 1
-COLLECTIVE_QUORUM = 2
+MAX_QUORUM = 10
 EXTRACT_DAYS = 30
 MONTH = "%Y-%m"
 
@@ -133,6 +132,13 @@ def create_request(researcher: User, form: Any) -> ExtractRequest:
         k = 0
     if not anonymise.MIN_K <= k <= 100:
         raise BadInput(_("k is a whole number from %(low)d to 100.", low=anonymise.MIN_K), "k")
+    probe = ExtractRequest(org_id=chosen.org.id if chosen.org else None,
+                           collective_id=chosen.collective.id if chosen.collective else None)
+    ids = tuple(org.id for org in included_orgs(probe))
+    available = anonymise.Request(ids, start, end, ("country",), k=anonymise.MIN_K)
+    if not anonymise.count_rows(db.session, available):
+        raise BadInput(_("No incidents in this window allow research use; choose another "
+                         "window."), "from")
     request = ExtractRequest(
         researcher_id=researcher.id, org_id=chosen.org.id if chosen.org else None,
         collective_id=chosen.collective.id if chosen.collective else None,
@@ -192,6 +198,7 @@ def decide(user: User, request: ExtractRequest, approve: bool, reason: str) -> N
     if any(d.user_id == user.id for d in request.decisions):
         raise BadInput(_("You have already decided on this request."))
     request.decisions.append(ExtractDecision(
+        # A collective coordinator decides for the collective; otherwise for their organisation.
         user_id=user.id, org_id=orgs[0].id if orgs and not collective else None,
         approve=approve, reason=reason, created_at=utcnow()))
     targets: list[Organisation | None] = [*orgs] or [None]
@@ -208,14 +215,29 @@ def decide(user: User, request: ExtractRequest, approve: bool, reason: str) -> N
 
 def quorum_reached(request: ExtractRequest) -> bool:
     approvals = [d for d in request.decisions if d.approve]
-    if request.org_id is not None:
-        return len({d.user_id for d in approvals}) >= ORG_QUORUM
+    by_org: dict[int, set[int | None]] = {}
+    for d in approvals:
+        if d.org_id is not None:
+            by_org.setdefault(d.org_id, set()).add(d.user_id)
+    orgs = included_orgs(request)
+    every_org = bool(orgs) and all(len(by_org.get(org.id, ())) >= org.extract_quorum
+                                   for org in orgs)
+    if request.collective_id is None:
+        return every_org
+    collective = db.session.get(Collective, request.collective_id)
     by_collective = {d.user_id for d in approvals if d.org_id is None}
-    if len(by_collective) >= COLLECTIVE_QUORUM:
-        return True
-    approved_orgs = {d.org_id for d in approvals if d.org_id is not None}
-    included = {org.id for org in included_orgs(request)}
-    return bool(included) and included <= approved_orgs
+    return every_org or (collective is not None
+                         and len(by_collective) >= collective.extract_quorum)
+
+
+def set_quorum(target: Organisation | Collective, n: int, actor: User | None) -> None:
+    if not 1 <= n <= MAX_QUORUM:
+        raise BadInput(_("The quorum is a whole number from 1 to %(n)d.", n=MAX_QUORUM),
+                       "quorum")
+    target.extract_quorum = n
+    audit.record("extract_quorum", org=target if isinstance(target, Organisation) else None,
+                 actor=actor, object_type=type(target).__name__.lower(),
+                 object_id=target.pid, quorum=n)
 
 
 # Generating and delivering.

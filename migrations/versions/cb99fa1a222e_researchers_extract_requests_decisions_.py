@@ -98,6 +98,10 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_extract_decision')),
     sa.UniqueConstraint('request_id', 'user_id', name=op.f('uq_extract_decision_request_id'))
     )
+    with op.batch_alter_table('organisation', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('extract_quorum', sa.Integer(), server_default='1', nullable=False))
+    with op.batch_alter_table('collective', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('extract_quorum', sa.Integer(), server_default='2', nullable=False))
     with op.batch_alter_table('invite', schema=None) as batch_op:
         batch_op.add_column(sa.Column('collective_id', sa.Integer(), nullable=True))
         batch_op.alter_column('org_id',
@@ -131,6 +135,10 @@ def downgrade():
                existing_type=sa.INTEGER(),
                nullable=False)
         batch_op.drop_column('collective_id')
+    with op.batch_alter_table('collective', schema=None) as batch_op:
+        batch_op.drop_column('extract_quorum')
+    with op.batch_alter_table('organisation', schema=None) as batch_op:
+        batch_op.drop_column('extract_quorum')
 
     op.drop_table('extract_decision')
     op.drop_table('extract')
