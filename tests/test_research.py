@@ -170,6 +170,9 @@ def test_pages_from_request_to_sealed_download(coordinator: Browser, researcher:
     assert extract is not None
     download = researcher.get(f"/research/extracts/{extract.pid}/data")
     assert download.status_code == 200 and download.get_data()[:19] == b"COLLATERAL-EXPORT-1"
+    # The organisation sees who downloaded what, and when, in its audit log.
+    log = coordinator.get("/org/audit").get_data(as_text=True)
+    assert "extract_downloaded" in log and "Rae" in log, log[log.find("<table"):][:3000]
     # Another organisation's coordinator sees neither the request nor the file.
     from tests.people import make_coordinator
     other = make_coordinator(runner, new_browser, "Night Owls", "owls@example.org")
