@@ -222,3 +222,33 @@ def test_an_organisation_can_ask_for_two_approvals(coordinator: Browser, researc
     service.decide(_user(second), request, True, "")
     db.session.commit()
     assert request.status == RequestStatus.READY
+
+
+def test_no_free_text_or_sealed_tier_in_any_extract(coordinator: Browser,
+                                                    researcher: Browser) -> None:
+    """Everything on the server that is free text — published case studies, the sealed
+    envelope, organisation terms' labels — stays out of the extract and its dictionary."""
+    from app.models import Incident, OrgTerm
+
+    marker = "MARKER-ZX81"
+    org = org_of()
+    db.session.add(OrgTerm(org_id=org.id, list_name="actors", code="own-7",
+                           label=f"{marker} squad"))
+    add_incidents(org, 300, random.Random(8), actors=["police", "own-7"])
+    for incident in db.session.scalars(sa.select(Incident)):
+        incident.published_case_study, incident.published_at = f"{marker} story", utcnow()
+    db.session.commit()
+    request = service.create_request(_user(researcher), _form(
+        fields=["kinds", "actors", "instrument", "source", "country", "month"]))
+    service.decide(_user(coordinator), request, True, "")
+    db.session.commit()
+    extract = service.extract_of(request)
+    assert extract is not None and request.status == RequestStatus.READY
+    assert researcher.private_key is not None
+    for part in ("data", "dictionary"):
+        sealed = service.file_for(_user(researcher), extract, part).read_bytes()
+        plain = open_export(sealed, researcher.private_key, researcher.user_id).decode()
+        assert marker not in plain and '"ct"' not in plain and "AAAAAAAA" not in plain
+    text = open_export(service.file_for(_user(researcher), extract, "data").read_bytes(),
+                       researcher.private_key, researcher.user_id).decode()
+    assert "own-7" in text  # the organisation's code travels, its free-text label does not
