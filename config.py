@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -56,6 +57,9 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") != "0"
 
     INVITE_HOURS = _int("INVITE_HOURS", 72)
+    # Sealed research extracts: where they are kept (default instance/extracts) and how long.
+    EXTRACTS_DIR = os.environ.get("EXTRACTS_DIR") or None
+    EXTRACT_DAYS = _int("EXTRACT_DAYS", 30)
     # How many reverse proxies stand in front (their X-Forwarded-For/-Proto are trusted).
     PROXY_COUNT = _int("PROXY_COUNT", 0)
     # The address people open the app at, for links printed by `flask org ...` commands.
@@ -86,3 +90,5 @@ class TestConfig(Config):
     AUTH_HASH_TIME_COST = 1
     SESSION_COOKIE_SECURE = False
     QUICK_EXIT_URL = "https://weather.example/"
+    # Sealed research extracts of a test run go to a temporary folder, not instance/.
+    EXTRACTS_DIR = tempfile.mkdtemp(prefix="collateral-test-extracts-")

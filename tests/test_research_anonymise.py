@@ -144,3 +144,16 @@ def test_sealed_extract_opens_to_the_same_rows_and_a_dictionary(data: Any,
     for bad_key, blob in ((other, sealed), (key, sealed[:-10])):
         with pytest.raises(Exception):  # noqa: B017 - CryptoError or InvalidTag, both refusals
             open_export(blob, bad_key, "researcher-1")
+
+
+def test_every_ladder_step_labels_its_period(data: Any) -> None:
+    """month → quarter (2025-Q1 … Q4) → year; SQL division must stay whole on both DBs."""
+    import re
+
+    org, _ = data
+    request = Request((org.id,), "2025-01", "2025-12", ("kinds", "month"), k=3)
+    patterns = [r"^2025-(0[1-9]|1[0-2])$", r"^2025-Q[1-4]$", r"^2025$"]
+    for period, pattern in enumerate(patterns):
+        found = {row["period"] for row in rows(db.session, request, Level(period=period))}
+        assert found and all(re.match(pattern, p) for p in found), found
+    assert len({row["period"] for row in rows(db.session, request, Level(period=1))}) == 4

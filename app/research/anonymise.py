@@ -104,7 +104,7 @@ def _expressions(request: Request, level: Level) -> dict[str, Any]:
     if "month" in f:
         year = sa.func.substr(Incident.month, 1, 4, type_=sa.String)
         month = sa.cast(sa.func.substr(Incident.month, 6, 2, type_=sa.String), sa.Integer)
-        quarter = year + "-Q" + sa.cast((month + 2) / 3, sa.String)
+        quarter = year + "-Q" + sa.cast((month + 2) // 3, sa.String)  # // : whole numbers
         out["period"] = (Incident.month, quarter, year)[level.period]
     if "work_setting" in f:
         out["work_setting"] = Incident.work_setting

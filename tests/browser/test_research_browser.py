@@ -155,6 +155,7 @@ def _setup(app: Flask) -> dict[str, Any]:
         collective = db.session.scalar(sa.select(Collective).where(
             Collective.name == COLLECTIVE))
         assert collective is not None
+        assert collective.extract_quorum == 2  # the default: both must approve
         scope = f"collective:{collective.pid}"
     return {"coordinators": coordinators, "rows": rows, "scope": scope}
 
@@ -291,9 +292,13 @@ def test_researcher_invited_asks_two_approve_and_the_extract_opens_in_the_browse
     assert len(lines) == meta["rows"] == selected - suppressed > 0
     assert meta["rows_suppressed"] == suppressed <= MAX_SUPPRESSED * selected
     # ... and no finer period would have kept enough rows (the least generalisation wins).
+    tried = {t["period"]: t["suppressed"] for t in meta["levels_tried"]}
     for finer in PERIODS[:PERIODS.index(period)]:
         _, _, lost = _anonymised(data["rows"], finer, K)
-        assert lost > MAX_SUPPRESSED * selected, (finer, lost, selected)
+        assert lost > MAX_SUPPRESSED * selected, \
+            f"by {finer} only {lost} of {selected} rows are rare, yet the extract is by " \
+            f"{period}; suppressed by level, as the app counted: {tried}"
+        assert tried[finer] == lost, (finer, tried)
 
     # Achieved k, measured again on the file as it was saved.
     assert meta["quasi_identifiers"] == ["country", "period"]
