@@ -1,0 +1,22 @@
+"""Production settings for gunicorn: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Every setting can be overridden by GUNICORN_* style environment variables of gunicorn itself
+or on the command line; the defaults here are what docs/operating.md describes.
+"""
+
+import os
+
+# Behind a TLS reverse proxy on the same machine (see docs/operating.md).
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 20
+# No access log: request lines carry paths with record ids and client addresses, and this
+# app's users can be endangered by either. Errors still go to stderr.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "warning")
+# Request bodies never go to disk in temp files we do not control.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
