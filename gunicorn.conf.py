@@ -18,5 +18,5 @@ graceful_timeout = 20
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "warning")
-# Request bodies never go to disk in temp files we do not control.
+# The workers' heartbeat files in RAM: a slow disk must not make gunicorn kill workers.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
