@@ -268,7 +268,12 @@ def extract_purge() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from app.audit_verify import audit_cli
+    from app.retention.cli import retention_cli
+
     app.cli.add_command(translate)
     app.cli.add_command(org)
     app.cli.add_command(collective)
     app.cli.add_command(extracts)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(retention_cli)

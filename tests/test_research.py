@@ -93,6 +93,7 @@ def test_request_approved_generated_and_sealed_to_the_researcher(
                                                    "dictionary").read_bytes(),
                                   researcher.private_key, researcher.user_id))
     assert meta["k_achieved"] == extract.achieved_k and meta["terms"]["ethics_approval"]
+    db.session.commit()  # as the download route does: audit events are written at commit
     actions = set(db.session.scalars(sa.select(AuditEvent.action)))
     assert {"extract_requested", "extract_approved", "extract_generated",
             "extract_downloaded"} <= actions

@@ -34,7 +34,9 @@ def _item(incident: Incident, with_sealed: bool) -> dict[str, Any]:
                             for a in incident.attachments] if with_sealed else [],
             **service.coded_dict(incident)}
     if with_sealed:
-        item["sealed"] = incident.sealed
+        item["sealed"] = incident.sealed  # null once the retention rule destroyed it
+    item["sealed_destroyed_at"] = (incident.sealed_destroyed_at.isoformat()
+                                   if incident.sealed_destroyed_at else None)
     return item
 
 
@@ -113,6 +115,7 @@ def incident(public_id: uuid.UUID) -> Any:
     if request.method == "DELETE":
         service.delete(org, current_user, found)
         return jsonify(status="deleted", list_url=url_for("incidents.index"))
+    service.require_sealed_tier(found)
     body = json_body()
     coded = service.validate_coded(org, service.as_formdata(body.raw("coded")))
     sealed = service.check_sealed(org, body.raw("sealed"), found.public_id, editing=True)
@@ -127,6 +130,7 @@ def incident(public_id: uuid.UUID) -> Any:
 def add_attachment(public_id: uuid.UUID) -> Any:
     found = incident_or_404(public_id)
     service.require_edit(membership(), found)
+    service.require_sealed_tier(found)
     upload = request.files.get("file")
     try:
         meta = json.loads(request.form.get("meta") or "{}")

@@ -12,6 +12,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -161,6 +162,11 @@ def edit(public_id: uuid.UUID) -> Any:
     incident = incident_or_404(public_id)
     if not service.can_edit(membership(), incident):
         abort(403)
+    if incident.sealed_destroyed_at is not None:
+        if request.method == "POST":
+            return jsonify(error=service.destroyed_message(incident), field=None), 409
+        flash(service.destroyed_message(incident), "error")
+        return redirect(url_for("incidents.view", public_id=incident.public_id))
     if request.method == "POST":
         return refusals(lambda: _save(incident))()
     form = IncidentForm(formdata=None, org=current_org(),
@@ -175,12 +181,13 @@ def view(public_id: uuid.UUID) -> str:
     incident = incident_or_404(public_id)
     org = current_org()
     member = membership()
-    sealed_ok = service.can_read_sealed(member)
+    destroyed = incident.sealed_destroyed_at is not None
+    sealed_ok = service.can_read_sealed(member) and not destroyed
     author = db.session.get(User, incident.created_by_id) if incident.created_by_id else None
     return render_template(
         "incidents/view.html", incident=incident, labels=labels_for(org),
         coded=service.coded_dict(incident), country=choices.country_name(incident.country),
-        author=author, can_edit=service.can_edit(member, incident),
+        author=author, can_edit=service.can_edit(member, incident), destroyed=destroyed,
         page={"record-id": incident.pid, "org-id": org.pid,
               "sealed": json.dumps(incident.sealed) if sealed_ok else "",
               "attachments": json.dumps([{"id": a.pid, "kv": a.kv, "iv": a.iv, "size": a.size}
@@ -192,7 +199,7 @@ def view(public_id: uuid.UUID) -> str:
               "list-url": url_for("incidents.index"),
               "consent": incident.consent, "case-study": "1" if incident.case_study else "0",
               "can-edit": "1" if service.can_edit(member, incident) else "0",
-              "can-publish": "1" if (member.role == Role.COORDINATOR and
+              "can-publish": "1" if (member.role == Role.COORDINATOR and not destroyed and
                                      service.consent_allows_case_study(incident)) else "0"})
 
 

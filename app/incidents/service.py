@@ -79,6 +79,19 @@ def require_edit(membership: Membership, incident: Incident) -> None:
         raise PermissionError
 
 
+def destroyed_message(incident: Incident) -> str:
+    when = incident.sealed_destroyed_at
+    return str(_("The sealed details and attachments of this incident were destroyed on %(date)s "
+             "by your organisation's retention rule. It can no longer be edited; its coded "
+             "answers still count in reports.", date=when.strftime("%Y-%m-%d") if when else ""))
+
+
+def require_sealed_tier(incident: Incident) -> None:
+    """An incident whose sealed tier the retention rule destroyed is closed to edits."""
+    if incident.sealed_destroyed_at is not None:
+        raise Conflict(destroyed_message(incident))
+
+
 # Reading.
 
 def get(org: Organisation, public_id: uuid.UUID) -> Incident | None:
@@ -134,7 +147,8 @@ def sealed_feed(org: Organisation, filters: Filters, number: int, size: int) -> 
         list[dict[str, Any]], int]:
     """What the in-browser search needs, as plain rows: id, a few coded fields for the result
     line, and the envelope. Column queries, no ORM objects: 10,000 rows stay fast."""
-    base = query(org, filters).subquery()
+    # Incidents whose sealed tier was destroyed have nothing to search.
+    base = query(org, filters).where(Incident.sealed_destroyed_at.is_(None)).subquery()
     total = db.session.scalar(sa.select(sa.func.count()).select_from(base)) or 0
     rows = db.session.execute(
         sa.select(base.c.id, base.c.public_id, base.c.month, base.c.country, base.c.region,
@@ -256,6 +270,8 @@ def _set_coded(incident: Incident, coded: dict[str, Any]) -> None:
 
 
 def add_attachments(incident: Incident, attachments: list[NewAttachment]) -> None:
+    if attachments:
+        require_sealed_tier(incident)
     for att in attachments:
         if db.session.scalar(sa.select(Attachment.id).where(Attachment.public_id == att.id)):
             raise Conflict(_("This attachment was already saved."))
@@ -283,6 +299,7 @@ def create(org: Organisation, actor: User, record_id: uuid.UUID, coded: dict[str
 def update(org: Organisation, actor: User, incident: Incident, version: int,
            coded: dict[str, Any], sealed: dict[str, Any], attachments: list[NewAttachment],
            remove: list[str]) -> Incident:
+    require_sealed_tier(incident)
     if version != incident.version:
         raise Conflict(_("Someone saved this incident after you opened it. Your text is kept "
                          "here: copy what you need, reload, and apply your changes again."),

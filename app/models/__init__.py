@@ -1,6 +1,6 @@
 """All models, re-exported so `from app.models import User` works everywhere."""
 
-from .audit import AuditEvent
+from .audit import INSTANCE_CHAIN, AuditChainHead, AuditEvent
 from .base import utcnow
 from .incident import MULTI_FIELDS, Attachment, Incident, IncidentCode, OrgTerm
 from .org import (
@@ -28,8 +28,10 @@ from .session import AuthFailure, LoginSession
 from .user import User
 
 __all__ = [
+    "INSTANCE_CHAIN",
     "MULTI_FIELDS",
     "Attachment",
+    "AuditChainHead",
     "AuditEvent",
     "AuthFailure",
     "Collective",

@@ -57,7 +57,10 @@ class Incident(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
     consent: Mapped[str] = mapped_column(sa.String(20))
     case_study: Mapped[bool] = mapped_column(default=False)
 
-    sealed: Mapped[dict[str, Any]] = mapped_column(SealedEnvelope(with_kv=True))
+    # None once the organisation's retention rule destroyed it (app/retention): the coded
+    # tier stays for reports; sealed_destroyed_at says when.
+    sealed: Mapped[dict[str, Any] | None] = mapped_column(SealedEnvelope(with_kv=True))
+    sealed_destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     kv: Mapped[int]
     # The envelope's IV, unique: an envelope copied from another record (its AAD names that
     # record) carries that record's IV, and AES-GCM must never see an IV twice under a key.

@@ -43,6 +43,8 @@ class Organisation(PublicIdMixin, db.Model):  # type: ignore[name-defined,misc]
     require_2fa: Mapped[bool] = mapped_column(default=False)
     # Coordinators who must approve a research extract of this organisation's incidents.
     extract_quorum: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Months after which incidents lose their sealed tier and attachments (None: kept).
+    retention_months: Mapped[int | None]
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="organisation")
     key_versions: Mapped[list[OrgKeyVersion]] = relationship(

@@ -2,8 +2,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectChoice, SelectField, SubmitField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from app.payload import EMAIL
 
@@ -34,4 +41,10 @@ class ConfirmActionForm(FlaskForm):  # type: ignore[misc]
 
 class SettingsForm(FlaskForm):  # type: ignore[misc]
     require_2fa = BooleanField(_l("Every member must use a second factor (an authenticator app)"))
+    # The same bounds as app.retention.service.set_months.
+    retention_months = IntegerField(
+        _l("Destroy the sealed details of old incidents after this many months"),
+        validators=[Optional(), NumberRange(1, 600, message=_l(
+            "Give a number of months between 1 and 600, or leave it empty to keep sealed "
+            "details."))])
     submit = SubmitField(_l("Save"))

@@ -8,10 +8,12 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.audit_verify import verify_org
 from app.auth.access import current_org, json_body, json_endpoint, role_required
 from app.extensions import db
 from app.models import AuditEvent, Membership, MembershipStatus, Role, User
 from app.payload import BadInput
+from app.retention import service as retention
 
 from . import bp, collectives, service
 from .forms import ConfirmActionForm, InviteForm, RoleForm, SettingsForm
@@ -27,16 +29,28 @@ def _member(member_id: uuid.UUID) -> Membership:
         abort(404)
 
 
-@bp.get("/members")
-@role_required(COORD)
-def members() -> str:
+def _members_page(form: InviteForm | None = None,
+                  settings_form: SettingsForm | None = None) -> str:
     org = current_org()
     rows = db.session.scalars(
         sa.select(Membership).join(User, Membership.user_id == User.id)
         .where(Membership.org_id == org.id, Membership.status != MembershipStatus.REMOVED)
         .order_by(Membership.status.desc(), User.display_name)).all()
-    return render_template("orgs/members.html", org=org, members=rows, form=InviteForm(),
-                           settings=SettingsForm(require_2fa=org.require_2fa))
+    last_run = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.chain == org.id,
+                                    AuditEvent.action == "retention_run")
+        .order_by(AuditEvent.seq.desc()).limit(1))
+    return render_template(
+        "orgs/members.html", org=org, members=rows, form=form or InviteForm(),
+        settings=settings_form or SettingsForm(require_2fa=org.require_2fa,
+                                               retention_months=org.retention_months),
+        retention_last_run=last_run)
+
+
+@bp.get("/members")
+@role_required(COORD)
+def members() -> str:
+    return _members_page()
 
 
 @bp.post("/invites")
@@ -56,20 +70,20 @@ def invite() -> Any:
             return render_template("orgs/link_created.html", org=org, email=form.email.data,
                                    link=url_for("auth.register_page", token=token,
                                                 _external=True))
-    members_list = db.session.scalars(sa.select(Membership).where(
-        Membership.org_id == org.id, Membership.status != MembershipStatus.REMOVED)).all()
-    return render_template("orgs/members.html", org=org, members=members_list, form=form,
-                           settings=SettingsForm(require_2fa=org.require_2fa)), 400
+    return _members_page(form=form), 400
 
 
 @bp.post("/settings")
 @role_required(COORD)
 def settings() -> Any:
     form = SettingsForm()
-    if form.validate_on_submit():
-        service.set_require_2fa(current_org(), current_user, bool(form.require_2fa.data))
-        db.session.commit()
-        flash(_("Saved."), "ok")
+    if not form.validate_on_submit():
+        return _members_page(settings_form=form), 400
+    org = current_org()
+    service.set_require_2fa(org, current_user, bool(form.require_2fa.data))
+    retention.set_months(org, current_user, form.retention_months.data)
+    db.session.commit()
+    flash(_("Saved."), "ok")
     return redirect(url_for("orgs.members"))
 
 
@@ -206,11 +220,11 @@ def audit_log() -> str:
     events = db.session.execute(
         sa.select(AuditEvent, User.display_name, User.email)
         .outerjoin(User, AuditEvent.actor_id == User.id)
-        .where(AuditEvent.org_id == org.id)
-        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .where(AuditEvent.chain == org.id)
+        .order_by(AuditEvent.seq.desc())
         .limit(AUDIT_PAGE + 1).offset((page - 1) * AUDIT_PAGE)).all()
     return render_template("orgs/audit.html", org=org, events=events[:AUDIT_PAGE], page=page,
-                           has_more=len(events) > AUDIT_PAGE)
+                           has_more=len(events) > AUDIT_PAGE, chain=verify_org(org))
 
 
 # Collectives, from the organisation's side: accept or decline, naming consent, leave.

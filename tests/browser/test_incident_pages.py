@@ -85,7 +85,7 @@ class Site:
     def opened(self, rid: str) -> dict[str, Any]:
         """The sealed fields the server stores for an incident, opened with the org key."""
         incident = self.row(rid)
-        assert incident is not None, rid
+        assert incident is not None and incident.sealed is not None, rid
         return open_record(self.odk, self.org_id, rid, incident.sealed)
 
     def seed(self, narrative: str, **coded: Any) -> str:
@@ -463,7 +463,7 @@ def test_import_good_and_bad_csv(site: Site, tab: Page) -> None:
         rows = {(i.country, i.month): (i.pid, i.sealed, i.amount_confiscated, i.region)
                 for i in db.session.scalars(sa.select(Incident))}
     assert set(rows) == {("PT", "2026-03"), ("DE", "2025-11"), ("PT", "2026-01")}
-    opened = {key: open_record(site.odk, site.org_id, pid, sealed)
+    opened = {key: open_record(site.odk, site.org_id, pid, sealed or {})
               for key, (pid, sealed, _, _) in rows.items()}
     first = opened[("PT", "2026-03")]
     assert (first["narrative"], first["place"], first["exact_date"], first["exact_time"]) == (
