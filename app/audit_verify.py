@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
@@ -192,10 +193,12 @@ def verify_command(org_name: str | None, heads: tuple[str, ...]) -> None:
     from app.cli import _find_org
 
     only = _find_org(org_name) if org_name else None
-    try:
-        states = verify_all(heads, only)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    # The reasons are translated strings: a request context gives them the default language.
+    with current_app.test_request_context("/"):
+        try:
+            states = verify_all(heads, only)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
     for state in states:
         where = f"{state.name} ({state.label})" if state.name != state.label else state.name
         if state.ok:
