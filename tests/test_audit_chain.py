@@ -316,8 +316,8 @@ def test_the_migration_chains_existing_events_in_the_order_they_were_written() -
                     conn.execute(sa.text(
                         "INSERT INTO audit_event (org_id, action, details, created_at) "
                         "VALUES (:org, :action, :details, :at)"),
-                        {"org": ids.get(org_id), "action": f"old_{n}", "details": details,
-                         "at": at})
+                        {"org": ids[org_id] if org_id else None, "action": f"old_{n}",
+                         "details": details, "at": at})
             upgrade()
             order = {chain: db.session.scalars(sa.select(AuditEvent.action).where(
                 AuditEvent.chain == chain).order_by(AuditEvent.seq)).all()
