@@ -30,28 +30,27 @@ def _writer(url: str, org_id: int, worker: int, results: Any) -> None:
         with app.app_context():
             for n in range(ROUNDS):
                 shape = (worker + thread + n) % 4
-                tag = {"w": worker, "t": thread, "n": n}
                 try:
                     # Every transaction reads first, as a request does.
                     org = db.session.get(Organisation, org_id)
                     assert org is not None
                     if shape == 0:  # the audit event is the transaction's only write
-                        audit.record("load_audit_only", org=org, **tag)
+                        audit.record("load_audit_only", org=org, w=worker, t=thread, n=n)
                         added = {"org": 1}
                     elif shape == 1:  # another write first, as a service does
                         db.session.add(OrgTerm(org_id=org_id, list_name="actors",
                                                code=f"org_load_{worker}_{thread}_{n}",
                                                label="Load"))
                         db.session.flush()
-                        audit.record("load_after_write", org=org, **tag)
+                        audit.record("load_after_write", org=org, w=worker, t=thread, n=n)
                         added = {"org": 1}
                     elif shape == 2:  # two chains in one transaction
-                        audit.record("load_two_chains", org=org, **tag)
-                        audit.record("load_instance", **tag)
-                        audit.record("load_two_chains", org=org, **tag)
+                        audit.record("load_two_chains", org=org, w=worker, t=thread, n=n)
+                        audit.record("load_instance", w=worker, t=thread, n=n)
+                        audit.record("load_two_chains", org=org, w=worker, t=thread, n=n)
                         added = {"org": 2, "instance": 1}
                     else:  # a refusal: rolled back, leaves nothing
-                        audit.record("load_rolled_back", org=org, **tag)
+                        audit.record("load_rolled_back", org=org, w=worker, t=thread, n=n)
                         db.session.rollback()
                         continue
                     db.session.commit()
