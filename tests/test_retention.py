@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -306,10 +307,8 @@ def _fraction(needle: bytes, haystack: bytes, size: int = 32) -> float:
 def _sqlite_file() -> bytes:
     path = db.engine.url.database
     assert path and os.path.exists(path)
-    data = open(path, "rb").read()  # noqa: SIM115
-    if os.path.exists(path + "-wal"):
-        data += open(path + "-wal", "rb").read()  # noqa: SIM115
-    return data
+    wal = Path(path + "-wal")
+    return Path(path).read_bytes() + (wal.read_bytes() if wal.exists() else b"")
 
 
 def _pg_dump() -> bytes:
