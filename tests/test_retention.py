@@ -11,6 +11,7 @@ import json
 import os
 import random
 import subprocess
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -73,14 +74,12 @@ def log(who: Browser, marker: str, attachment_size: int | None = 6000,
 
 def age(*logged: Logged, month: str = "2019-05", saved: datetime = LONG_AGO) -> None:
     """Make incidents old: an old month, last saved long ago."""
-    import uuid
     db.session.execute(sa.update(Incident).where(Incident.public_id.in_(
         [uuid.UUID(x.id) for x in logged])).values(month=month, updated_at=saved))
     db.session.commit()
 
 
 def row(logged: Logged) -> Incident:
-    import uuid
     db.session.expire_all()
     found = db.session.scalar(sa.select(Incident).where(
         Incident.public_id == uuid.UUID(logged.id)))

@@ -215,8 +215,12 @@ async function main() {
     window.location.reload();
   });
 
-  // Analysts never hold the key: their page has no sealed tier and nothing to open.
-  if (!page.sealed) return;
+  // Analysts never hold the key, and a retention rule may have destroyed the sealed tier:
+  // then the page has nothing to open.
+  if (!page.sealed) {
+    document.body.dataset.viewState = "ready";
+    return;
+  }
 
   let fields;
   say(msg("opening-keys"));
