@@ -9,6 +9,7 @@ last writes (see `_append` below and docs/architecture.md, "Audit chain").
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
-from app.crypto import canonical_json
 from app.extensions import db
 from app.models import INSTANCE_CHAIN, AuditChainHead, AuditEvent, Organisation, User, utcnow
 
@@ -48,15 +48,21 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+# The canonical JSON of CRYPTO.md (app.crypto.canonical_json) without its type walk: record()
+# admits only strings, integers, booleans and None, and verifying a long chain spends most of
+# its time in that walk. For what record() admits the bytes are the same.
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def event_hash(*, chain: int, seq: int, prev: str, org_id: int | None, actor_id: int | None,
                action: str, object_type: str | None, object_id: str | None, details: Any,
                created_at: datetime) -> str:
     """SHA-256 (hex) over every column that carries meaning, the event's place in its chain
-    and the previous event's hash. Raises CryptoError for details no event can hold."""
+    and the previous event's hash."""
     body = {"v": 1, "chain": chain, "seq": seq, "prev": prev, "org": org_id,
             "actor": actor_id, "action": action, "object_type": object_type,
             "object_id": object_id, "details": details, "at": stamp(created_at)}
-    return hashlib.sha256(b"collateral/v1/audit\n" + canonical_json(body)).hexdigest()
+    return hashlib.sha256(b"collateral/v1/audit\n" + _canonical(body).encode()).hexdigest()
 
 
 def hash_of(event: AuditEvent, prev: str) -> str:

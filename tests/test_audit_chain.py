@@ -336,3 +336,49 @@ def test_the_migration_chains_existing_events_in_the_order_they_were_written() -
                 assert all(s.ok for s in verify_all())
             db.session.remove()
             db.engine.dispose()
+
+
+def _page_state(coord: Browser) -> str:
+    page = coord.get("/org/audit").get_data(as_text=True)
+    found = re.search(r'id="audit-chain-state" data-state="(\w+)"', page)
+    assert found
+    return found.group(1) + ("+resumed" if "checked in full by the instance" in page else "")
+
+
+def test_the_page_walks_on_from_the_last_full_check(busy_org: Organisation,
+                                                    runner: FlaskCliRunner,
+                                                    coordinator: Browser) -> None:
+    assert _page_state(coordinator) == "verified"  # no full check yet: walks from event 1
+    assert verify(runner)[0] == 0
+    head = db.session.get(AuditChainHead, busy_org.id, populate_existing=True)
+    assert head is not None and head.checked_seq == head.seq and head.checked_at
+    checked = head.checked_seq
+    invite(coordinator, "after@example.org", "outreach")
+    assert _page_state(coordinator) == "verified+resumed"
+    # A change after the checked part is seen at once.
+    tamper(_edit(action="tampered")(busy_org.id, checked + 1))
+    page = coordinator.get("/org/audit").get_data(as_text=True)
+    assert f"Audit trail broken at event {checked + 1}:" in page
+
+
+def test_a_deletion_below_the_last_full_check_is_seen_by_the_page(
+        busy_org: Organisation, runner: FlaskCliRunner, coordinator: Browser) -> None:
+    assert verify(runner)[0] == 0
+    tamper(sa.delete(E).where(E.chain == busy_org.id, E.seq == 3))
+    page = coordinator.get("/org/audit").get_data(as_text=True)
+    assert "Audit trail broken at event 3:" in page
+
+
+def test_an_edit_below_the_last_full_check_is_seen_at_the_next_full_check(
+        busy_org: Organisation, runner: FlaskCliRunner, coordinator: Browser) -> None:
+    """The page trusts the daily full check for the events it covered (documented); the next
+    full check finds the edit, and from then on the page shows it too."""
+    assert verify(runner)[0] == 0
+    tamper(_edit(action="tampered")(busy_org.id, 4))
+    assert _page_state(coordinator) == "verified+resumed"
+    code, output = verify(runner)
+    assert code == 1 and "at event 4:" in org_line(output)
+    head = db.session.get(AuditChainHead, busy_org.id, populate_existing=True)
+    assert head is not None and head.checked_seq is None
+    assert "Audit trail broken at event 4:" in coordinator.get("/org/audit").get_data(
+        as_text=True)

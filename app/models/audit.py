@@ -51,3 +51,9 @@ class AuditChainHead(db.Model):  # type: ignore[name-defined,misc]
     chain: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int]
     hash: Mapped[str] = mapped_column(sa.String(64))
+    # The last full walk by `flask audit verify` that found the chain intact: events
+    # 1..checked_seq verified and event checked_seq had checked_hash. The audit log page walks
+    # on from there instead of from event 1. Cleared when a walk finds a broken link.
+    checked_seq: Mapped[int | None]
+    checked_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

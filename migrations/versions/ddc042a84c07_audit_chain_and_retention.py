@@ -88,6 +88,9 @@ def upgrade():
     sa.Column('chain', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.Column('checked_seq', sa.Integer(), nullable=True),
+    sa.Column('checked_hash', sa.String(length=64), nullable=True),
+    sa.Column('checked_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('chain', name=op.f('pk_audit_chain_head'))
     )
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
