@@ -34,6 +34,8 @@ def record(action: str, *, org: Organisation | None = None, actor: User | None =
     for key, value in details.items():
         if not isinstance(value, Detail) or (isinstance(value, str) and len(value) > _MAX_DETAIL):
             raise ValueError(f"audit detail {key!r} must be a short scalar")
+    if (org is not None and org.id is None) or (actor is not None and actor.id is None):
+        db.session.flush()  # a new organisation or person gets its id: the chain names it
     event = AuditEvent(action=action, org_id=org.id if org else None,
                        actor_id=actor.id if actor else None, object_type=object_type,
                        object_id=object_id, details=dict(details), created_at=utcnow(),

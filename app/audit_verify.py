@@ -184,10 +184,12 @@ def verify_org(org: Organisation) -> ChainState:
 
 def note_checks(states: Iterable[ChainState]) -> None:
     """Remember where each intact chain was checked in full; forget it for a broken one.
-    Only the head's check columns change (appenders change seq and hash)."""
+    Only the head's check columns change (appenders change seq and hash). Heads are updated
+    in ascending chain order, as appenders lock them, so the two never wait for each other
+    in a circle."""
     head = AuditChainHead.__table__
     now = utcnow()
-    for state in states:
+    for state in sorted(states, key=lambda s: s.chain):
         values = ({"checked_seq": state.head_seq, "checked_hash": state.head_hash,
                    "checked_at": now} if state.ok and state.head_seq
                   else {"checked_seq": None, "checked_hash": None, "checked_at": None})

@@ -382,3 +382,11 @@ def test_an_edit_below_the_last_full_check_is_seen_at_the_next_full_check(
     assert head is not None and head.checked_seq is None
     assert "Audit trail broken at event 4:" in coordinator.get("/org/audit").get_data(
         as_text=True)
+
+
+def test_an_event_about_an_organisation_not_yet_flushed_joins_its_chain(app: Any) -> None:
+    org = Organisation(name="Brand new")
+    db.session.add(org)
+    audit.record("org_created", org=org)
+    db.session.commit()
+    assert event(org.id, 1).action == "org_created" and event(org.id, 1).org_id == org.id
