@@ -103,10 +103,13 @@ def verify_chain(chain: int, name: str, label: str,
         state.resumed_from = state.verified = start
     e = AuditEvent.__table__.c
     # Core rows, streamed: a long chain is walked without building ORM objects.
-    rows = db.session.connection().execution_options(yield_per=5000).execute(
+    # (Options on the statement: Connection.execution_options would stick to the session's
+    # connection and stream every later statement through a server-side cursor.)
+    rows = db.session.connection().execute(
         sa.select(e.seq, e.hash, e.org_id, e.actor_id, e.action, e.object_type, e.object_id,
                   e.details, e.created_at)
-        .where(e.chain == chain, e.seq > start).order_by(e.seq, e.id))
+        .where(e.chain == chain, e.seq > start).order_by(e.seq, e.id)
+        .execution_options(yield_per=5000))
     expect = start + 1
     for row in rows:
         if row.seq < expect:
