@@ -318,16 +318,25 @@ def test_the_migration_chains_existing_events_in_the_order_they_were_written() -
                         "VALUES (:org, :action, :details, :at)"),
                         {"org": ids[org_id] if org_id else None, "action": f"old_{n}",
                          "details": details, "at": at})
+                # Enough later events for the migration to read them in several pages.
+                conn.execute(sa.text(
+                    "INSERT INTO audit_event (org_id, action, details, created_at) "
+                    "VALUES (:org, 'bulk', '{}', :at)"),
+                    [{"org": ids[2], "at": f"2026-02-{1 + n % 28:02d} 00:00:{n % 60:02d}"}
+                     for n in range(12_000)])
             upgrade()
             order = {chain: db.session.scalars(sa.select(AuditEvent.action).where(
                 AuditEvent.chain == chain).order_by(AuditEvent.seq)).all()
                 for chain in (0, ids[1], ids[2])}
             assert order == {0: ["old_6", "old_3"], ids[1]: ["old_2", "old_5", "old_1"],
-                             ids[2]: ["old_4"]}
+                             ids[2]: ["old_4"] + ["bulk"] * 12_000}
+            times = db.session.scalars(sa.select(AuditEvent.created_at).where(
+                AuditEvent.chain == ids[2]).order_by(AuditEvent.seq)).all()
+            assert times == sorted(times)
             with app.test_request_context():
                 states = verify_all()
             assert [(s.name, s.ok, s.verified) for s in states] == [
-                ("Org 1", True, 3), ("Org 2", True, 1), ("instance", True, 2)]
+                ("Org 1", True, 3), ("Org 2", True, 12_001), ("instance", True, 2)]
             # New events continue each chain.
             audit.record("new", org=db.session.get(Organisation, ids[1]))
             db.session.commit()

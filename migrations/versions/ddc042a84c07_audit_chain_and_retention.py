@@ -55,20 +55,33 @@ def _chain_existing_events():
     heads = sa.table("audit_chain_head", sa.column("chain", sa.Integer),
                      sa.column("seq", sa.Integer), sa.column("hash", sa.String))
     chain_of = sa.func.coalesce(events.c.org_id, 0)
+    # SQLite keeps times as text and orders them as text: the page boundary is compared as the
+    # stored text, not as a time formatted again (which could differ from what was stored).
+    when = (sa.type_coerce(events.c.created_at, sa.String) if bind.dialect.name == "sqlite"
+            else events.c.created_at)
+    order = sa.tuple_(chain_of, when, events.c.id)
     state = {}  # chain -> (last seq, last hash)
     updates = []
-    rows = bind.execute(sa.select(events).order_by(chain_of, events.c.created_at,
-                                                   events.c.id)).all()
-    for row in rows:
-        chain = row.org_id or 0
-        seq, prev = state.get(chain, (0, GENESIS))
-        digest = _hash(chain, seq + 1, prev, row)
-        state[chain] = (seq + 1, digest)
-        updates.append({"b_id": row.id, "b_chain": chain, "b_seq": seq + 1, "b_hash": digest,
-                        "b_details": row.details if row.details is not None else {}})
-        if len(updates) >= 1000:
-            _write(bind, events, updates)
-    _write(bind, events, updates)
+    after = None
+    while True:  # in pages (keyset on the chain order), so memory stays flat
+        query = (sa.select(events, when.label("boundary"))
+                 .order_by(chain_of, events.c.created_at, events.c.id))
+        if after is not None:
+            query = query.where(order > sa.tuple_(*after))
+        rows = bind.execute(query.limit(5000)).all()
+        if not rows:
+            break
+        for row in rows:
+            chain = row.org_id or 0
+            seq, prev = state.get(chain, (0, GENESIS))
+            digest = _hash(chain, seq + 1, prev, row)
+            state[chain] = (seq + 1, digest)
+            updates.append({"b_id": row.id, "b_chain": chain, "b_seq": seq + 1,
+                            "b_hash": digest,
+                            "b_details": row.details if row.details is not None else {}})
+        last = rows[-1]
+        after = (last.org_id or 0, last.boundary, last.id)
+        _write(bind, events, updates)
     if state:
         bind.execute(heads.insert(), [{"chain": c, "seq": s, "hash": h}
                                       for c, (s, h) in sorted(state.items())])
