@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, abort, current_app, jsonify, request, send_from_directory, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.auth.access import current_org, json_body, role_required
@@ -50,7 +51,8 @@ def vocab() -> Any:
     org = current_org()
     lists = {}
     for name, terms in load().lists.items():
-        entries = [{"code": t.code, "label": _(t.label), "description": _(t.description),
+        entries = [{"code": t.code, "label": choices.term_label(name, t),
+                    "description": choices.term_description(name, t),
                     **({"typical_p": list(t.typical_p)} if name == "kinds" else {})}
                    for t in terms]
         if name in ("instruments", "actors"):
@@ -182,8 +184,9 @@ def import_incidents() -> Any:
         except (BadInput, service.Conflict) as exc:
             problems[str(number)] = {getattr(exc, "field", None) or "row": [exc.message]}
     if problems:
-        return jsonify(error=_("Nothing was imported: %(n)d rows need attention.",
-                               n=len(problems)), rows=problems, field=None), 400
+        return jsonify(error=ngettext("Nothing was imported: %(num)d row needs attention.",
+                                      "Nothing was imported: %(num)d rows need attention.",
+                                      len(problems)), rows=problems, field=None), 400
     for record_id, coded, sealed in checked:
         service.create(org, current_user, record_id, coded, sealed, [])
     return jsonify(status="ok", imported=len(checked)), 201
