@@ -17,6 +17,7 @@ from flask import current_app, request, session
 
 from app.crypto import b64u_encode
 from app.extensions import db
+from app.i18n import SESSION_KEY as LANG
 from app.models import LoginSession, Organisation, User, utcnow
 
 SID = "sid"
@@ -36,8 +37,9 @@ def start(user: User, org: Organisation | None) -> LoginSession:
                        session_key=b64u_encode(os.urandom(32)), created_at=now, last_seen_at=now,
                        expires_at=now + current_app.config["PERMANENT_SESSION_LIFETIME"])
     db.session.add(row)
-    # A new cookie session: nothing from before the login (e.g. a half-done 2FA) survives.
-    session.clear()
+    # A new cookie session: nothing from before the login (e.g. a half-done 2FA) survives,
+    # except the language picked on the login page.
+    _clear_keeping_language()
     session[SID] = token
     session.permanent = True
     request.environ[CACHE] = row
@@ -80,8 +82,17 @@ def end_current(reason: str) -> None:
     row = current()
     if row is not None:
         end(row, reason)
-    session.clear()
+    _clear_keeping_language()
     request.environ[CACHE] = None
+
+
+def _clear_keeping_language() -> None:
+    """Empty the cookie session but keep the language choice (app/i18n.py), so that logging
+    in or out does not switch the page to another language. Quick exit clears everything."""
+    lang = session.get(LANG)
+    session.clear()
+    if isinstance(lang, str):
+        session[LANG] = lang
 
 
 def end_all(user: User, reason: str) -> int:

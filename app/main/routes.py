@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, jsonify, render_template, session
+from flask import Response, abort, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app import i18n
 from app.auth import sessions
 from app.extensions import db
 from app.models import Organisation
@@ -26,6 +30,20 @@ def index() -> str:
 def selftest() -> str:
     """Lets anyone check that this browser can seal: secure context, WebCrypto, Argon2."""
     return render_template("main/selftest.html")
+
+
+@bp.post("/language")
+def language() -> WerkzeugResponse:
+    """The language picker in every page's header: kept in the session, and for a logged-in
+    person in their account too, so it follows them to every device. Not audited."""
+    lang = request.form.get("lang", "")
+    if lang not in i18n.languages():
+        abort(400, description=_("Choose one of the languages in the list."))
+    session[i18n.SESSION_KEY] = lang
+    if current_user.is_authenticated:
+        current_user.locale = lang
+        db.session.commit()
+    return redirect(i18n.safe_target(request.form.get("next"), url_for("main.index")), 303)
 
 
 @bp.get("/healthz")
