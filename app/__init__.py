@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, Config
 
-from . import cli, errors, i18n, security
+from . import cli, errors, i18n, labels, security
 from .extensions import csrf, db, login_manager, migrate
 
 
@@ -39,6 +39,7 @@ def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
+    labels.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

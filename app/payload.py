@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.crypto import CryptoError, b64u_decode, check_envelope, load_public_raw
 
@@ -49,7 +50,8 @@ class Payload:
         if not isinstance(value, str) or not value.strip():
             raise BadInput(_("This must be text."), self._name(key))
         if len(value) > max_len:
-            raise BadInput(_("This is too long (at most %(n)d characters).", n=max_len),
+            raise BadInput(ngettext("This is too long (at most %(num)d character).",
+                                    "This is too long (at most %(num)d characters).", max_len),
                            self._name(key))
         return value.strip()
 

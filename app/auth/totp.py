@@ -7,6 +7,7 @@ import time
 
 import pyotp
 import segno
+from flask_babel import gettext as _
 
 from app.models import User
 
@@ -23,7 +24,7 @@ def qr_svg(secret: str, email: str) -> str:
     uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
     out = io.BytesIO()
     segno.make(uri, error="m").save(out, kind="svg", scale=5, border=2, xmldecl=False,
-                                    svgns=True, title="QR code for your authenticator app")
+                                    svgns=True, title=str(_("QR code for your authenticator app")))
     return out.getvalue().decode()
 
 

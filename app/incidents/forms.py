@@ -64,7 +64,7 @@ class IncidentForm(FlaskForm):  # type: ignore[misc]
                          validators=[Optional()], filters=[lambda v: v.strip().upper() or None
                                                            if isinstance(v, str) else v])
     month = StringField(_l("Month"), validators=[InputRequired()],
-                        render_kw={"type": "month", "placeholder": "YYYY-MM"})
+                        render_kw={"type": "month", "placeholder": _l("YYYY-MM")})
     work_setting = SelectField(_l("Work setting"), validators=[InputRequired()])
     groups = MultiCheckboxField(_l("Groups affected (optional)"))
     people_affected = IntegerField(_l("People affected"), default=1, validators=[

@@ -218,7 +218,8 @@ def import_template() -> Response:
     writer.writerow(["raid;confiscation", "protection", "rescue_operation", "police",
                      "PT", "", "2026-03", "indoor_private", "documented_migrant;woman", "2",
                      "1850.00", "EUR", "", "firsthand", "aggregate", "false", "complete",
-                     "Example: describe what happened. This column is sealed in your browser.",
+                     _("Example: describe what happened. This column is sealed in your "
+                       "browser."),
                      "2026-03-14", "22:30", "", "", "", ""])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=collateral-import-template.csv"})
