@@ -11,7 +11,7 @@ import "./incident-messages.js";
 import { loadKeyring, onForget } from "./keyring.js";
 import { openRecord } from "./sealing.js";
 import {
-  clearError, msg, pageData, pageUrl, say, showError, startPage, UserError,
+  clearError, msg, msgCount, pageData, pageUrl, say, showError, startPage, UserError,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -79,8 +79,7 @@ async function showDrafts(page, userId) {
   }
   if (!drafts.length) return;
   const text = $("drafts-notice-text") ?? box;
-  text.textContent = drafts.length === 1 ? msg("incident-drafts-one")
-    : msg("incident-drafts-many", { n: drafts.length });
+  text.textContent = msgCount("incident-drafts", drafts.length);
   const list = $("drafts-list") ?? box.appendChild(document.createElement("ul"));
   list.replaceChildren();
   const newUrl = page["new-url"] || "/incidents/new";
@@ -241,10 +240,9 @@ function setUpSearch(form, input) {
       }
       const found = index.entries.filter((e) => matches(e.folded, terms));
       const searched = index.entries.length;
-      let sentence = found.length === 1 ? msg("incident-search-one", { searched })
-        : msg("incident-search-many", { n: found.length, searched });
+      let sentence = msgCount("incident-search", found.length, { searched });
       if (index.filtered) sentence += ` ${msg("incident-search-filtered")}`;
-      if (index.unreadable) sentence += ` ${msg("incident-search-unreadable", { n: index.unreadable })}`;
+      if (index.unreadable) sentence += ` ${msgCount("incident-search-unreadable", index.unreadable)}`;
       count.textContent = sentence;
       report("");
       show(found, terms);

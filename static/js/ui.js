@@ -15,7 +15,8 @@ const EN = {
   "server-unexpected": "The server gave an answer this page does not understand. Please try again; if it keeps happening, tell your coordinator.",
   "session-over": "Your session has ended. Please log in again.",
   "too-many": "Too many attempts.",
-  "retry-after": "Try again in {minutes} minutes.",
+  "retry-after-one": "Try again in {minutes} minute.",
+  "retry-after-other": "Try again in {minutes} minutes.",
   "unexpected": "Something went wrong on this page.",
   "technical": "Technical detail: {detail}",
   "no-secure-context": "This page was not opened over a secure connection (https), so your browser will not let it seal anything. Open Collateral through its https address.",
@@ -77,16 +78,54 @@ const EN = {
   "recovery-code-wrong-org": "This recovery code does not belong to this organisation's current recovery key.",
   "recovery-unwrap-failed": "The recovery code is right, but key version {kv} of the organisation could not be opened with it. Nothing was sent. Tell the instance operator.",
   "recovery-wraps-bad": "This recovery link is incomplete. Ask the instance operator for a new one.",
+  // "Check this browser" (selftest.js; js_messages(selftest=True))
+  "selftest-secure-context": "This page is a secure context",
+  "selftest-webcrypto": "WebCrypto is available",
+  "selftest-loads": "The sealing code loads",
+  "selftest-argon2": "Argon2id derives the known key",
+  "selftest-record": "A record seals and opens again",
+  "selftest-wrap": "An organisation key wraps to a member key and back",
+  "selftest-failed": "{check}: {reason}",
+  "selftest-use-https": "open the site over https",
+  "selftest-not-run": "not run: the sealing code did not load",
+  "selftest-ok": "This browser can seal and open records.",
+  "selftest-not-ok": "This browser cannot be used to seal records safely. Try a current Firefox, Chrome or Safari.",
 };
 
 let catalogue = null;
 
+function translated(key) {
+  catalogue ??= document.getElementById("page-messages")?.dataset ?? {};
+  return catalogue[key.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase())];
+}
+
+function fill(template, params) {
+  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+}
+
 /** A translated sentence, with {name} placeholders filled from params. */
 export function msg(key, params = {}) {
-  catalogue ??= document.getElementById("page-messages")?.dataset ?? {};
-  const camel = key.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
-  const template = catalogue[camel] || EN[key] || key;
-  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+  return fill(translated(key) || EN[key] || key, params);
+}
+
+/**
+ * A sentence about a count n, in the form the page's language uses for n. The server writes
+ * one form per plural category of the language (data-KEY-one, -few, -many, -other: ngettext
+ * in templates/_macros/messages.html); Intl.PluralRules says which category n is in.
+ */
+export function msgCount(key, n, params = {}) {
+  const lang = document.documentElement.lang || "en";
+  let category = "other";
+  let shown = String(n);
+  try {
+    category = new Intl.PluralRules(lang).select(n);
+    shown = new Intl.NumberFormat(lang).format(n);
+  } catch {
+    // an unknown language tag: the general form
+  }
+  const template = translated(`${key}-${category}`) || translated(`${key}-other`)
+    || EN[`${key}-${category}`] || EN[`${key}-other`] || key;
+  return fill(template, { n: shown, ...params });
 }
 
 /** Every key of the English catalogue (for the harness that checks the template macro). */
@@ -175,7 +214,7 @@ export function showError(error, { plain = null } = {}) {
   } else if (error?.name === "ApiError") {
     text = error.message;
     if (error.retryAfterMinutes !== null && error.retryAfterMinutes !== undefined) {
-      text += ` ${msg("retry-after", { minutes: error.retryAfterMinutes })}`;
+      text += ` ${msgCount("retry-after", error.retryAfterMinutes, { minutes: error.retryAfterMinutes })}`;
     }
   } else {
     text = plain ?? msg("unexpected");
