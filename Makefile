@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest vendor chromium system-packages migrate clean
+.PHONY: run test lint typecheck pytest vendor chromium system-packages migrate translations clean
 
 # Debian packages the app itself needs: Pango and HarfBuzz for WeasyPrint (report PDFs), and
 # fonts for every script the interface supports (Latin, Cyrillic: DejaVu; Thai: TLWG).
@@ -40,11 +40,15 @@ system-packages:
 migrate: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
 
+# The .mo files the app reads, compiled from the committed .po files (the .mo files are not
+# committed: see docs/translating.md). Untranslated strings show in English.
+translations: $(VENV)/.runtime
+	$(BIN)/flask translate compile
+
 # The development server on the embedded SQLite database, reachable only from this machine.
 # Plain http on 127.0.0.1 is a secure context for the browser, so session cookies are not
 # marked Secure here; behind HTTPS in production they are (see docs/operating.md).
-run: migrate system-packages
-	$(BIN)/flask translate compile
+run: migrate system-packages translations
 	SESSION_COOKIE_SECURE=0 $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests, installed only when missing (never `playwright install`).
@@ -60,7 +64,7 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-pytest: $(VENV)/.dev chromium system-packages
+pytest: $(VENV)/.dev chromium system-packages translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -11,7 +11,7 @@ import "./incident-messages.js";
 import { loadKeyring, onForget } from "./keyring.js";
 import { openRecord } from "./sealing.js";
 import {
-  clearError, msg, msgCount, pageData, pageUrl, say, showError, startPage, UserError,
+  clearError, formatMonth, msg, msgCount, pageData, pageUrl, say, showError, startPage, UserError,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -90,7 +90,7 @@ async function showDrafts(page, userId) {
     link.href = draft.version > 0 ? `${viewUrl(page, draft.record_id)}/edit`
       : `${newUrl}?draft=${encodeURIComponent(draft.record_id)}`;
     const coded = draft.coded ?? {};
-    const what = [coded.month, coded.country].filter((v) => typeof v === "string" && v).join(" · ");
+    const what = [formatMonth(coded.month), coded.country].filter((v) => typeof v === "string" && v).join(" · ");
     let when = draft.saved_at;
     try {
       when = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
@@ -193,7 +193,7 @@ function setUpSearch(form, input) {
   }
 
   function label(item) {
-    const parts = [item.month, item.country, item.region].filter((v) => typeof v === "string" && v);
+    const parts = [formatMonth(item.month), item.country, item.region].filter((v) => typeof v === "string" && v);
     const kinds = Array.isArray(item.kinds) ? item.kinds : [];
     const names = $("kind-labels")?.dataset ?? {};
     const kindText = kinds.map((k) => names[k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())]

@@ -141,6 +141,19 @@ export function addMessages(table) {
   }
 }
 
+/** "2026-03" as the month's name and year in the page's language ("March 2026", "мар. 2026 г."). */
+export function formatMonth(month) {
+  const match = /^(\d{4})-(\d{2})$/.exec(month ?? "");
+  if (!match) return month ?? "";
+  try {
+    return new Intl.DateTimeFormat(document.documentElement.lang || undefined,
+      { year: "numeric", month: "long", timeZone: "UTC" })
+      .format(new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1)));
+  } catch {
+    return month;
+  }
+}
+
 /** The data-* attributes of #page-data, by their names without "data-". */
 export function pageData() {
   const el = document.getElementById("page-data");
