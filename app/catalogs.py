@@ -50,6 +50,9 @@ def extract(output: Path, root: Path = ROOT) -> None:
     result = subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
         [sys.executable, "-m", "babel.messages.frontend", "extract",
          "-F", str(root / "babel.cfg"), "-k", "_l", "--add-comments", "Translators:",
+         # pybabel skips folders whose names start with "_" unless told otherwise, and the
+         # page scripts' sentences live in templates/_macros/.
+         "--ignore-dirs", ".* __pycache__",
          "-o", str(output), "--no-location", "--sort-output", "--project", "Collateral",
          str(root / "app"), str(root / "templates")],
         check=False, capture_output=True, text=True)
