@@ -62,11 +62,11 @@ def current_lang() -> str:
 def safe_target(target: str | None, fallback: str) -> str:
     """A path on this site to go back to after a choice, never another site: only a path that
     starts with one slash, without scheme or host (no open redirect through the picker)."""
-    if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
+    if not target or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target or any(ord(ch) < 32 for ch in target):
         return fallback
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/") \
-            or parts.path.startswith("//"):
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
         return fallback
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
