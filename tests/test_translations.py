@@ -77,15 +77,17 @@ def test_extraction_finds_templates_python_scripts_plurals_and_vocabulary(
     assert template.get("Other", context=context("kinds")) is not None
 
 
-def _catalog(lang: str, entries: list[tuple[object, object, str | None]],
-             fuzzy: tuple[str, ...] = ()) -> Catalog:
+Entry = tuple[str | tuple[str, ...], str | tuple[str, ...], str | None]
+
+
+def _catalog(lang: str, entries: list[Entry], fuzzy: tuple[str, ...] = ()) -> Catalog:
     po = Catalog(locale=lang)
     for msgid, msgstr, ctx in entries:
         po.add(msgid, msgstr, context=ctx, flags=("fuzzy",) if msgid in fuzzy else ())
     return po
 
 
-SOURCE = [("Quick exit", "", None),
+SOURCE: list[Entry] = [("Quick exit", "", None),
           ("Try again in {minutes} minutes.", "", None),
           (("%(num)d incident", "%(num)d incidents"), ("", ""), None),
           ("Hello %(name)s", "", None),
@@ -146,8 +148,9 @@ def test_translate_check_command_reports_and_exits(runner, tmp_path: Path,
         if not message.id:
             continue
         # Thai has one plural form; keeping the English inside keeps every placeholder.
-        string = (("ข้อความ " + message.id[1],) if message.pluralizable
-                  else "ข้อความ " + message.id)
+        string: str | tuple[str, ...] = (
+            ("ข้อความ " + str(message.id[1]),) if message.pluralizable
+            else "ข้อความ " + str(message.id))
         po.add(message.id, string, context=message.context)
     folder = tmp_path / "th" / "LC_MESSAGES"
     folder.mkdir(parents=True)
