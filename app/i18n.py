@@ -21,8 +21,9 @@ from flask_babel import (
     format_decimal,
     get_locale,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.extensions import babel
+from app.extensions import babel, db
 
 SESSION_KEY = "lang"
 # Each language named in its own language, so that someone who cannot read the current one
@@ -43,7 +44,13 @@ def select_locale() -> str | None:
     allowed = languages()
     # The login session of this request (cached in the request's environ), not Flask-Login's
     # current_user, which would cache on g and outlive a test's outer request context.
-    row = sessions.current()
+    try:
+        row = sessions.current()
+    except SQLAlchemyError:
+        # The database is gone (the 503 page is being made): the session and the browser
+        # still say which language to apologise in.
+        db.session.rollback()
+        row = None
     saved = row.user.locale if row is not None else None
     if saved in allowed:
         return str(saved)

@@ -212,3 +212,20 @@ def test_counted_script_sentences_come_in_the_languages_plural_forms(
     category of the language, for Intl.PluralRules to choose from (static/js/ui.js)."""
     body = client.get("/login", headers={"Accept-Language": lang}).get_data(as_text=True)
     assert set(re.findall(r'data-retry-after-(\w+)="', body)) == categories
+
+
+def test_the_language_is_still_chosen_when_the_database_is_gone(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 503 page for a logged-in person is made while the database is unreachable: the
+    language then comes from the session and the browser instead of a 500."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.auth import sessions
+    from app.i18n import select_locale
+
+    def gone() -> None:
+        raise OperationalError("SELECT 1", {}, Exception("no database"))
+
+    monkeypatch.setattr(sessions, "current", gone)
+    with app.test_request_context(headers={"Accept-Language": "pt"}):
+        assert select_locale() == "pt"
