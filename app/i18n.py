@@ -79,7 +79,12 @@ def safe_target(target: str | None, fallback: str) -> str:
 
 
 def here() -> str:
-    """The current page's path and query, for the picker's hidden `next` field."""
+    """The current page's path and query, for the picker's hidden `next` field; "" (home)
+    for a page made by a POST to an address that cannot be opened with GET."""
+    rule = request.url_rule
+    if request.method not in ("GET", "HEAD") and (rule is None or "GET" not in
+                                                   (rule.methods or ())):
+        return ""
     query = request.query_string.decode("latin-1")
     return request.path + (f"?{query}" if query else "")
 

@@ -229,3 +229,16 @@ def test_the_language_is_still_chosen_when_the_database_is_gone(
     monkeypatch.setattr(sessions, "current", gone)
     with app.test_request_context(headers={"Accept-Language": "pt"}):
         assert select_locale() == "pt"
+
+
+def test_after_a_post_the_picker_returns_to_a_page_that_can_be_opened(
+        coordinator: Browser) -> None:
+    """A page made by a POST: the picker comes back to the same address when it can be opened
+    with GET, else to the home page (never to a 405)."""
+    link_page = coordinator.post_form("/org/invites", {"email": "n@example.org",
+                                                       "role": "outreach"})
+    assert link_page.status_code == 200
+    assert 'name="next" value=""' in link_page.get_data(as_text=True)
+    refused = coordinator.post_form("/incidents/terms", {"list_name": "nonsense", "label": "x"})
+    assert refused.status_code == 400
+    assert 'name="next" value="/incidents/terms"' in refused.get_data(as_text=True)
