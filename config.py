@@ -70,6 +70,9 @@ class Config:
     # The neutral page the quick-exit control leaves for.
     QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.bbc.com/weather")
 
+    # Folder of the PostgreSQL client programs for `flask backup` (default: the newest found).
+    PG_BIN_DIR = os.environ.get("PG_BIN_DIR") or None
+
     # Application log: stderr always; also this file when set. Never request bodies.
     LOG_FILE = os.environ.get("LOG_FILE") or None
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
