@@ -21,7 +21,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -116,8 +116,7 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def snapshot(engine: Engine, target: Path, bindir: str | None,
-             while_copying: Callable[[], None] | None = None) -> tuple[str, dict[str, int], str]:
+def snapshot(engine: Engine, target: Path, bindir: str | None) -> tuple[str, dict[str, int], str]:
     """Dump the configured database into `target`; (revision, rows per table, tool)."""
     pg_dump, major = find_tool("pg_dump", server_major(engine), bindir)
     conninfo, env = _libpq(engine)
@@ -139,8 +138,6 @@ def snapshot(engine: Engine, target: Path, bindir: str | None,
                 [str(pg_dump), "--format=custom", f"--snapshot={snap}", f"--file={target}",
                  *leave_out, f"--dbname={conninfo}"],
                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
-            if while_copying is not None:
-                while_copying()
             if proc.wait() != 0:
                 raise BackupError(f"pg_dump failed: {_tail(errors)}")
     _list(target, bindir)  # the archive reads back

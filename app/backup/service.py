@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,11 +64,9 @@ def _scripts() -> ScriptDirectory:
     return ScriptDirectory.from_config(migrate.get_config())
 
 
-def create(target: Path, while_copying: Callable[[], None] | None = None
-           ) -> tuple[Path, Manifest]:
+def create(target: Path) -> tuple[Path, Manifest]:
     """Snapshot the live database into `target` (or a dated file inside it when it is a
-    folder), mode 0600, with its manifest beside it. `while_copying` runs once while the
-    snapshot is being copied (tests use it to show the app can write meanwhile)."""
+    folder), mode 0600, with its manifest beside it."""
     kind = backend()
     started = datetime.now(UTC).replace(microsecond=0)
     if target.is_dir():
@@ -84,12 +81,11 @@ def create(target: Path, while_copying: Callable[[], None] | None = None
     private_file(partial)
     try:
         if kind == "sqlite":
-            sqlite.snapshot(_sqlite_path(), partial, while_copying)
+            sqlite.snapshot(_sqlite_path(), partial)
             revision, counts = sqlite.revision_and_counts(partial)
             tool = sqlite.tool()
         else:
-            found, counts, tool = postgres.snapshot(db.engine, partial, _bindir(),
-                                                    while_copying)
+            found, counts, tool = postgres.snapshot(db.engine, partial, _bindir())
             revision = found
         if revision is None:
             raise BackupError("the database has no Collateral schema (no alembic_version "

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -38,22 +37,11 @@ def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def snapshot(source: Path, target: Path, while_copying: Callable[[], None] | None = None) -> None:
+def snapshot(source: Path, target: Path) -> None:
     """Copy the live database at `source` into `target` (an existing empty file)."""
     if not source.is_file():
         raise BackupError(f"there is no database at {source}")
     with closing(_connect(source)) as conn:
-        if while_copying is not None:
-            called: list[bool] = []
-
-            def progress() -> int:
-                # Once, while the copy's read transaction is open (for tests and demos).
-                if not called:
-                    called.append(True)
-                    while_copying()
-                return 0
-
-            conn.set_progress_handler(progress, 1000)
         try:
             conn.execute("VACUUM INTO ?", (str(target),))
         except sqlite3.Error as exc:
