@@ -33,27 +33,32 @@ class Site:
     markers: dict[str, str] = field(default_factory=dict)  # incident id -> its marker text
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # attachment -> (rid, data)
 
-    def add_incident(self, marker: str, month: str = "2026-03") -> str:
-        body = sealed_incident(self.odk, self.org_id, 1,
-                               {"narrative": f"Raid, cash kept. {marker}",
-                                "place": f"Flat above {marker}"}, month=month)
+    def add_incident(self, marker: str, month: str = "2026-03",
+                     file_marker: str | None = None) -> str:
+        """An incident sealed as the browser seals it; with `file_marker`, also a sealed text
+        file (named in the sealed fields, as the form does) that carries that marker."""
+        att_id = str(uuid.uuid4())
+        data = f"Receipt {file_marker}\n".encode() + os.urandom(3000)
+        fields: dict[str, Any] = {"narrative": f"Raid, cash kept. {marker}",
+                                  "place": f"Flat above {marker}"}
+        if file_marker:
+            fields["attachments"] = [{"id": att_id, "name": "receipt.txt",
+                                      "type": "text/plain", "size": len(data)}]
+        body = sealed_incident(self.odk, self.org_id, 1, fields, month=month)
+        rid = str(body["id"])
         response = self.coord.post_json("/api/v1/incidents", body)
         assert response.status_code == 201, response.get_data(as_text=True)
-        self.markers[body["id"]] = marker
-        return str(body["id"])
-
-    def add_attachment(self, rid: str, marker: str) -> str:
-        att_id = str(uuid.uuid4())
-        data = f"Receipt {marker}\n".encode() + os.urandom(3000)
-        env = seal_attachment(self.odk, self.org_id, rid, att_id, 1, data)
-        response = self.coord.client.post(
-            f"/api/v1/incidents/{rid}/attachments",
-            data={"meta": json.dumps({"id": att_id, "kv": 1, "iv": env["iv"]}),
-                  "file": (io.BytesIO(b64u_decode(env["ct"])), "blob")},
-            headers={"X-CSRFToken": self.coord.csrf}, content_type="multipart/form-data")
-        assert response.status_code == 201, response.get_data(as_text=True)
-        self.files[att_id] = (rid, data)
-        return att_id
+        self.markers[rid] = marker
+        if file_marker:
+            env = seal_attachment(self.odk, self.org_id, rid, att_id, 1, data)
+            response = self.coord.client.post(
+                f"/api/v1/incidents/{rid}/attachments",
+                data={"meta": json.dumps({"id": att_id, "kv": 1, "iv": env["iv"]}),
+                      "file": (io.BytesIO(b64u_decode(env["ct"])), "blob")},
+                headers={"X-CSRFToken": self.coord.csrf}, content_type="multipart/form-data")
+            assert response.status_code == 201, response.get_data(as_text=True)
+            self.files[att_id] = (rid, data)
+        return rid
 
     def opened(self, rid: str) -> dict[str, Any]:
         """The incident as the coordinator's browser opens it from the API."""
@@ -79,9 +84,8 @@ def make_site(app: Flask, incidents: int = 3) -> Site:
     assert org is not None
     site = Site(app, coord, org.pid, coord.org_keys[1])
     for number in range(incidents):
-        rid = site.add_incident(f"MARKER{secrets.token_hex(6)}", month=f"2026-0{number + 1}")
-        if number < 2:
-            site.add_attachment(rid, f"FILEMARK{secrets.token_hex(6)}")
+        site.add_incident(f"MARKER{secrets.token_hex(6)}", month=f"2026-0{number + 1}",
+                          file_marker=f"FILEMARK{secrets.token_hex(6)}" if number < 2 else None)
     return site
 
 
