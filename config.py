@@ -76,6 +76,9 @@ class Config:
     # Application log: stderr always; also this file when set. Never request bodies.
     LOG_FILE = os.environ.get("LOG_FILE") or None
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # E-mail and IP addresses, ids and tokens scrubbed from every log line, no request lines.
+    # 0 turns this off: only for debugging on a machine without real data.
+    LOG_PRIVACY = os.environ.get("LOG_PRIVACY", "1") != "0"
 
     LANGUAGES = ("en", "es", "fr", "pt", "ru", "th")
     BABEL_DEFAULT_LOCALE = "en"
