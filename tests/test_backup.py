@@ -189,6 +189,12 @@ def test_a_damaged_foreign_or_incomplete_file_is_refused_and_nothing_changes(
     short.write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])
     out = _cli(site.app, "restore", str(short), "--yes", code=1)
     assert "Error:" in out and "Restored" not in out
+    # A backup of the other kind of database.
+    other = tmp_path / "other"
+    other.write_bytes((b"PGDMP" if backend() == "sqlite" else b"SQLite format 3\x00")
+                      + bytes(4096))
+    out = _cli(site.app, "restore", str(other), code=1)
+    assert "backup but the configured database is" in out and "Replace" not in out
     # Refusing the restore prompt changes nothing either.
     assert "Aborted" in _cli(site.app, "restore", str(good), input="n\n", code=1)
     assert table_rows() == after

@@ -64,6 +64,7 @@ def restore(path: Path, yes: bool) -> None:
     Runs in one transaction while the app may keep serving: requests wait for it and then see
     the restored data. Everyone must log in again afterwards."""
     try:
+        service.require_restorable_here(path)
         found = service.inspect(path)
         taken = found.manifest.created_at if found.manifest else "unknown (no manifest)"
         click.echo(f"Backup {path.name}: {found.backend}, taken {taken}, schema "

@@ -110,6 +110,28 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def kind_of(path: Path) -> str:
+    """"sqlite" or "postgresql", from the file's first bytes."""
+    if not path.is_file():
+        raise BackupError(f"there is no backup file at {path}")
+    if sqlite.looks_like(path):
+        return "sqlite"
+    if postgres.looks_like(path):
+        return "postgresql"
+    raise BackupError(f"{path.name} is not a Collateral backup: it is neither an SQLite "
+                      "database nor a pg_dump custom-format archive.")
+
+
+def require_restorable_here(path: Path) -> None:
+    """A backup restores only into the same kind of database."""
+    kind, here = kind_of(path), backend()
+    if kind != here:
+        names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+        raise BackupError(f"{path.name} is a {names[kind]} backup but the configured "
+                          f"database is {names[here]}; restore it into a {names[kind]} "
+                          "database (point DATABASE_URL at one).")
+
+
 def inspect(path: Path) -> Inspection:
     """Every check short of restoring: the manifest's checksum and counts, the file's kind and
     integrity (SQLite's integrity check, or pg_restore reading the archive to its end), and a
@@ -120,16 +142,12 @@ def inspect(path: Path) -> Inspection:
     if manifest is not None and sha256_of(path) != manifest.sha256:
         raise BackupError(f"{path.name} does not match the checksum in its manifest: the "
                           "copy is incomplete, damaged or altered. Use another backup.")
-    if sqlite.looks_like(path):
-        kind = "sqlite"
+    kind = kind_of(path)
+    if kind == "sqlite":
         sqlite.check(path)
         revision, counts = sqlite.revision_and_counts(path)
-    elif postgres.looks_like(path):
-        kind = "postgresql"
-        revision, counts = postgres.revision_and_counts(path, _bindir())
     else:
-        raise BackupError(f"{path.name} is not a Collateral backup: it is neither an SQLite "
-                          "database nor a pg_dump custom-format archive.")
+        revision, counts = postgres.revision_and_counts(path, _bindir())
     if revision is None:
         raise BackupError(f"{path.name} is not a Collateral backup: it has no schema "
                           "revision (alembic_version).")
@@ -157,13 +175,9 @@ def inspect(path: Path) -> Inspection:
 def restore(path: Path) -> Inspection:
     """Replace every record of the configured database with the backup's (one transaction),
     bring an older backup's schema up to date, and end every login session."""
+    require_restorable_here(path)
     found = inspect(path)
-    kind = backend()
-    if found.backend != kind:
-        names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
-        raise BackupError(f"{path.name} is a {names[found.backend]} backup but the configured "
-                          f"database is {names[kind]}; restore it into a {names[found.backend]} "
-                          "database (point DATABASE_URL at one).")
+    kind = found.backend
     db.session.remove()
     if kind == "sqlite":
         target = _sqlite_path()
