@@ -54,6 +54,10 @@ def test_round_trip_restores_every_incident_identical_and_openable(site: Site,
                                                                    tmp_path: Path) -> None:
     before = table_rows()
     assert len(before["incident"]) == 3 and len(before["attachment"]) == 2
+    session_keys = db.session.scalars(sa.select(LoginSession.session_key).where(
+        LoginSession.session_key.is_not(None))).all()
+    db.session.rollback()
+    assert session_keys
     target = tmp_path / f"nightly{SUFFIX}"
     out = _cli(site.app, "create", str(target))
     assert "3 incident, 2 attachment" in out
@@ -66,6 +70,9 @@ def test_round_trip_restores_every_incident_identical_and_openable(site: Site,
     assert all(m.startswith(b"FILEMARK") for m in file_markers)
     for sealed in [*(m.encode() for m in site.markers.values()), *file_markers]:
         assert sealed not in content, sealed
+    # No login session's key either (they would unwrap a logged-in browser's stored key).
+    for key in session_keys:
+        assert key.encode() not in content
     # ... while what the database holds in clear is there (so the check above can fail).
     assert site.coord.email.encode() in content
     some_ciphertext = before["attachment"][0]
