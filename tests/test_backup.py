@@ -54,8 +54,8 @@ def test_round_trip_restores_every_incident_identical_and_openable(site: Site,
                                                                    tmp_path: Path) -> None:
     before = table_rows()
     assert len(before["incident"]) == 3 and len(before["attachment"]) == 2
-    session_keys = db.session.scalars(sa.select(LoginSession.session_key).where(
-        LoginSession.session_key.is_not(None))).all()
+    session_keys = [key for key in db.session.scalars(sa.select(LoginSession.session_key))
+                    if key is not None]
     db.session.rollback()
     assert session_keys
     target = tmp_path / f"nightly{SUFFIX}"
