@@ -70,9 +70,15 @@ class Config:
     # The neutral page the quick-exit control leaves for.
     QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.bbc.com/weather")
 
+    # Folder of the PostgreSQL client programs for `flask backup` (default: the newest found).
+    PG_BIN_DIR = os.environ.get("PG_BIN_DIR") or None
+
     # Application log: stderr always; also this file when set. Never request bodies.
     LOG_FILE = os.environ.get("LOG_FILE") or None
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # E-mail and IP addresses, ids and tokens scrubbed from every log line, no request lines.
+    # 0 turns this off: only for debugging on a machine without real data.
+    LOG_PRIVACY = os.environ.get("LOG_PRIVACY", "1") != "0"
 
     LANGUAGES = ("en", "es", "fr", "pt", "ru", "th")
     BABEL_DEFAULT_LOCALE = "en"

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, Config
 
-from . import cli, errors, i18n, labels, security
+from . import cli, errors, i18n, labels, logprivacy, security
 from .extensions import csrf, db, login_manager, migrate
 
 
@@ -74,8 +74,9 @@ def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
 
 
 def _logging(app: Flask) -> None:
-    """Log to stderr, and to LOG_FILE when set. What is logged: methods, paths, statuses,
-    error types and places; never bodies, never exception messages (see app/errors.py)."""
+    """Log to stderr, and to LOG_FILE when set. What is logged: error types and places;
+    never bodies, never exception messages (see app/errors.py); no request lines; and no
+    e-mail or IP address, id or token anywhere (app/logprivacy.py, unless LOG_PRIVACY=0)."""
     app.logger.setLevel(app.config["LOG_LEVEL"])
     target = app.config.get("LOG_FILE")
     if target and not any(getattr(h, "baseFilename", None) == str(Path(target).resolve())
@@ -85,6 +86,7 @@ def _logging(app: Flask) -> None:
         for name in ("app", "werkzeug", "gunicorn.error", "gunicorn.access"):
             logging.getLogger(name).addHandler(handler)
         logging.getLogger("app").setLevel(app.config["LOG_LEVEL"])
+    logprivacy.install(app.config["LOG_PRIVACY"])
 
 
 def _instance_secret(path: Path) -> str:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, url_for
 from flask.cli import AppGroup
 
+from app.backup.commands import backup
 from app.extensions import db
 from app.models import (
     Collective,
@@ -328,3 +329,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(org)
     app.cli.add_command(collective)
     app.cli.add_command(extracts)
+    app.cli.add_command(backup)

@@ -31,14 +31,20 @@ def _hash(token: str) -> str:
 
 
 def start(user: User, org: Organisation | None) -> LoginSession:
+    # A login in a browser that is still logged in ends the earlier session: its token (in a
+    # cookie value that may have been copied) opens nothing any more.
+    previous = current()
+    if previous is not None:
+        end(previous, "replaced")
     token = secrets.token_urlsafe(32)
     now = utcnow()
     row = LoginSession(token_hash=_hash(token), user_id=user.id, org_id=org.id if org else None,
                        session_key=b64u_encode(os.urandom(32)), created_at=now, last_seen_at=now,
                        expires_at=now + current_app.config["PERMANENT_SESSION_LIFETIME"])
     db.session.add(row)
-    # A new cookie session: nothing from before the login (e.g. a half-done 2FA) survives,
-    # except the language picked on the login page.
+    # A new cookie session with a new token: nothing from before the login (a half-done 2FA,
+    # the CSRF token, a token planted by someone else) survives, except the language picked
+    # on the login page.
     _clear_keeping_language()
     session[SID] = token
     session.permanent = True
