@@ -662,3 +662,134 @@ def test_the_core_story_with_the_keyboard_alone(site: Site, keyboard_page: Page)
     page.goto(site.url + "/incidents")
     assert "/login" in page.url, "the session must have ended"
     assert site.problems == [], site.problems
+
+
+# Form errors, the incident form on a phone, charts --------------------------------------------
+
+def test_form_errors_are_announced_and_linked_to_their_fields(site: Site) -> None:
+    """A form sent back with a mistake: the summary at the top is an alert and has the focus;
+    its link leads to the field, which is marked invalid and described by its message. A page
+    script's error (a refused login) marks its field the same way."""
+    site.problems.clear()
+    page = site.contexts[COORDINATOR].new_page()
+    try:
+        page.goto(site.url + "/org/members")
+        page.fill("form[action$='/org/invites'] input[name=email]", "not an address")
+        with page.expect_navigation():
+            page.click("form[action$='/org/invites'] button[type=submit]")
+        summary = page.locator(".error-summary")
+        expect(summary).to_have_attribute("role", "alert")
+        page.wait_for_function("() => document.activeElement?.classList.contains('error-summary')")
+        link = summary.locator("a")
+        expect(link).to_have_count(1)
+        target = (link.get_attribute("href") or "")[1:]
+        field = page.locator(f"#{target}")
+        expect(field).to_have_attribute("name", "email")
+        expect(field).to_have_attribute("aria-invalid", "true")
+        message = link.inner_text()
+        assert message, "the summary says what is wrong"
+        described = (field.get_attribute("aria-describedby") or "").split()
+        assert any(message in page.locator(f"#{i}").inner_text() for i in described), described
+        page.keyboard.press("Tab")  # the link is the summary's first stop
+        page.keyboard.press("Enter")
+        assert page.evaluate("() => document.activeElement?.name") == "email"
+    finally:
+        page.close()
+
+    page = site.contexts[ANONYMOUS].new_page()
+    try:
+        page.goto(site.url + "/login")
+        expect(page.locator("body")).to_have_attribute("data-page-state", "ready",
+                                                        timeout=WAIT)
+        page.fill("#email", COORD_EMAIL)
+        page.fill("#passphrase", "not the passphrase")
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("#page-alert")).to_contain_text("not right", timeout=WAIT)
+        passphrase = page.locator("#passphrase")
+        expect(passphrase).to_be_focused()
+        expect(passphrase).to_have_attribute("aria-invalid", "true")
+        assert "page-alert" in (passphrase.get_attribute("aria-describedby") or "").split()
+        # Typing it again and sending clears the mark with the message.
+        page.fill("#email", "")
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("#email")).to_have_attribute("aria-invalid", "true")
+        expect(passphrase).to_have_attribute("aria-invalid", "false")
+    finally:
+        page.close()
+    del site.problems[:]  # the refused login is a 401 in the console
+
+
+def test_the_incident_form_fits_a_thumb(site: Site) -> None:
+    """At 360 px every control of the incident form is at least 44×44 px (a check box or radio
+    counts with the large choice around it), and the month, dates and lists use the phone's
+    own controls."""
+    page = site.contexts[COORDINATOR].new_page()
+    try:
+        page.set_viewport_size(PHONE)
+        page.goto(site.url + "/incidents/new")
+        expect(page.locator("body")).to_have_attribute("data-form-state", "ready",
+                                                        timeout=WAIT)
+        small = page.evaluate("""() => [...document.querySelectorAll(
+                "#incident-form input, #incident-form select, #incident-form textarea, " +
+                "#incident-form button")]
+            .filter((el) => el.type !== "hidden" && el.getClientRects().length > 0)
+            .map((el) => {
+                const target = el.type === "checkbox" || el.type === "radio"
+                    ? (el.closest("label") ?? el) : el;
+                const r = target.getBoundingClientRect();
+                return {el: `${el.tagName.toLowerCase()}#${el.id}[name=${el.name}]`,
+                        width: Math.round(r.width), height: Math.round(r.height)};
+            })
+            .filter((t) => t.width < 44 || t.height < 44)""")
+        assert small == [], small
+        kinds = page.evaluate("""() => Object.fromEntries([
+            "month", "country", "currency", "instrument"].map((n) => {
+                const el = document.querySelector(`#incident-form [name=${n}]`);
+                return [n, el.tagName === "SELECT" ? "select" : el.type];
+            }))""")
+        assert kinds == {"month": "month", "country": "select", "currency": "select",
+                         "instrument": "select"}, kinds
+        assert page.get_attribute("#sealed-exact-date", "type") == "date"
+        assert page.get_attribute("#sealed-exact-time", "type") == "time"
+        for name in ("people_affected", "days_detained"):
+            assert page.get_attribute(f"[name={name}]", "inputmode") == "numeric"
+        assert page.get_attribute("[name=amount_confiscated]", "inputmode") == "decimal"
+    finally:
+        page.close()
+
+
+def test_charts_say_their_figures_in_text(site: Site) -> None:
+    """Every chart is an image named by its title and described by its figures, which are the
+    figures of the table it links to; every value is written on the chart itself (so it reads
+    in grey-scale), and a hidden count says so in words, not by colour."""
+    page = site.contexts[COORDINATOR].new_page()
+    try:
+        page.goto(site.url + "/reports/view?scope={collective}&from=2025-01&to=2025-12"
+                  .format(**site.objects))
+        charts = page.locator("figure.chart")
+        assert charts.count() >= 3
+        for i in range(charts.count()):
+            chart = charts.nth(i)
+            svg = chart.locator("svg")
+            expect(svg).to_have_attribute("role", "img")
+            title = page.locator("#" + (svg.get_attribute("aria-labelledby") or "none"))
+            assert title.text_content() == chart.locator("figcaption").inner_text()
+            desc = page.locator("#" + (svg.get_attribute("aria-describedby") or "none"))
+            described: dict[str, str] = {}
+            for part in (desc.text_content() or "").rstrip(".").split("; "):
+                name, value = part.rsplit(": ", 1)
+                described[name] = value
+            written = svg.locator("text.chart-value").all_text_contents()
+            assert len(written) == len(described) > 0
+            table_id = (chart.locator("a").get_attribute("href") or "")[1:]
+            rows = page.locator(f"#{table_id} tbody tr")
+            in_table = {rows.nth(r).locator("th").inner_text():
+                        rows.nth(r).locator("td").first.inner_text()
+                        for r in range(rows.count())}
+            for name, value in described.items():
+                assert in_table.get(name) == value, (table_id, name, value, in_table)
+        hidden = page.locator("td.hidden-cell")
+        assert hidden.count() > 0, "the collective report should hide a small count"
+        assert "fewer than" in hidden.first.inner_text()
+    finally:
+        page.close()
