@@ -19,4 +19,4 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "warning")
 # The workers' heartbeat files in RAM: a slow disk must not make gunicorn kill workers.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (RAM, not a temp file)
