@@ -362,7 +362,7 @@ def sideways_scroll(page: Page) -> str | None:
             .filter((el) => el.getBoundingClientRect().right > width + 1
                 || (el.scrollWidth > el.clientWidth + 1
                     && getComputedStyle(el).overflowX === "visible"))
-            .filter((el) => !el.parentElement?.closest(".table-scroll"))
+            .filter((el) => !el.parentElement?.closest(".table-scroll, .chart-scroll"))
             .slice(0, 8)
             .map((el) => {
                 const classes = typeof el.className === "string" && el.className
