@@ -232,12 +232,13 @@ def import_template() -> Response:
 def terms() -> Any:
     org = current_org()
     error = None
+    error_field = "label"  # the field the message is about (linked from the error summary)
     if request.method == "POST":
         list_name = request.form.get("list_name", "")
         label = (request.form.get("label") or "").strip()
         code = "org_" + re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:56]
         if list_name not in ("instruments", "actors"):
-            error = _("Choose whether this is a measure or an actor.")
+            error, error_field = _("Choose whether this is a measure or an actor."), "list_name"
         elif not label or len(label) > 120 or code == "org_":
             error = _("Give it a name of at most 120 characters, with letters or digits.")
         elif db.session.scalar(sa.select(OrgTerm.id).where(
@@ -250,7 +251,7 @@ def terms() -> Any:
                          object_id=None, list=list_name, code=code)
             db.session.commit()
             return redirect(url_for("incidents.terms"))
-    return render_template("incidents/terms.html", error=error, org=org,
+    return render_template("incidents/terms.html", error=error, error_field=error_field, org=org,
                            instruments=choices.org_terms(org, "instruments"),
                            actors=choices.org_terms(org, "actors")), 400 if error else 200
 

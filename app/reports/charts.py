@@ -35,19 +35,21 @@ class Chart:
     bars: list[Bar]
     horizontal: bool
     label_width: int = LABEL_WIDTH
+    table: str = ""  # the key of the report table with the same figures
 
 
-def horizontal(title: str, items: list[tuple[str, Cell]]) -> Chart:
+def horizontal(title: str, items: list[tuple[str, Cell]], table: str = "") -> Chart:
     """One bar per category, longest first in the caller's order."""
     top = max((c.value or 0 for _, c in items), default=0) or 1
     bars = [Bar(label, cell, LABEL_WIDTH, i * (BAR_HEIGHT + GAP),
                 PLOT_WIDTH * (cell.value or 0) / top, BAR_HEIGHT)
             for i, (label, cell) in enumerate(items)]
     return Chart(title, LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH,
-                 max(1, len(items)) * (BAR_HEIGHT + GAP), bars, True)
+                 max(1, len(items)) * (BAR_HEIGHT + GAP), bars, True, table=table)
 
 
-def columns(title: str, items: list[tuple[str, Cell]], height: int = 180) -> Chart:
+def columns(title: str, items: list[tuple[str, Cell]], height: int = 180,
+            table: str = "") -> Chart:
     """A column per month (the trend), labelled below."""
     width = max(1, len(items))
     step = min(48.0, 640 / width)
@@ -56,4 +58,4 @@ def columns(title: str, items: list[tuple[str, Cell]], height: int = 180) -> Cha
     bars = [Bar(label, cell, 10 + i * step, 20 + plot * (1 - (cell.value or 0) / top),
                 step * 0.7, plot * (cell.value or 0) / top)
             for i, (label, cell) in enumerate(items)]
-    return Chart(title, int(20 + step * width), height, bars, False, 0)
+    return Chart(title, int(20 + step * width), height, bars, False, 0, table=table)

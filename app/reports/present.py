@@ -200,14 +200,16 @@ def report_charts(report: Report) -> list[charts.Chart]:
     counts = report.counts[0]
     out = [charts.horizontal(_("Incidents by policy area (4P)"),
                              [(label(report, "four_p", code), cell)
-                              for code, cell in counts.lines.get("four_p", {}).items()]),
+                              for code, cell in counts.lines.get("four_p", {}).items()],
+                             table="four_p"),
            charts.horizontal(_("Incidents by kind of harm"),
                              [(label(report, "kinds", code), cell)
                               for code, cell in counts.lines.get("kinds", {}).items()
-                              if cell.value != 0])]
+                              if cell.value != 0], table="kinds")]
     if counts.months:
         out.append(charts.columns(_("Incidents per month"),
-                                  [(month_label(m), cell) for m, cell in counts.months.items()]))
+                                  [(month_label(m), cell) for m, cell in counts.months.items()],
+                                  table="month" if len(report.windows) == 1 else "month0"))
     return out
 
 

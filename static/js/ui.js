@@ -5,7 +5,8 @@
 //   #page-data      data-* attributes the view passes (docs/accounts-api.md)
 //   #page-messages  the sentences below, translated by the server (templates/_macros/messages.html)
 //   #page-loading   "Getting this page ready…": removed once the script runs
-//   #page-alert     role="alert": every error, in plain words
+//   #page-alert     role="alert": every error, in plain words; after a failed submit it holds
+//                   the error summary (links to the fields) and has the focus
 //   #page-status    role="status": progress and success
 //   fieldset[data-needs-script]  disabled in the HTML, enabled once the browser passed the checks
 
@@ -215,9 +216,39 @@ function region(id) {
 const alertBox = () => region("page-alert");
 const statusLine = () => region("page-status");
 
-/** Show an error in #page-alert, in plain words. Accepts a sentence, an ApiError or any Error. */
-export function showError(error, { plain = null } = {}) {
+const MARK = "data-marked-invalid";
+
+/** Mark a field as the one an error is about: aria-invalid, described by the alert. */
+function markInvalid(input) {
+  if (!(input instanceof Element)) return;
+  input.setAttribute("aria-invalid", "true");
+  const described = new Set((input.getAttribute("aria-describedby") ?? "").split(/\s+/)
+    .filter(Boolean));
+  if (!described.has("page-alert")) {
+    input.setAttribute(MARK, input.getAttribute("aria-describedby") ?? "");
+    described.add("page-alert");
+    input.setAttribute("aria-describedby", [...described].join(" "));
+  }
+}
+
+function unmarkAll() {
+  for (const input of document.querySelectorAll(`[${MARK}]`)) {
+    const before = input.getAttribute(MARK);
+    if (before) input.setAttribute("aria-describedby", before);
+    else input.removeAttribute("aria-describedby");
+    input.removeAttribute(MARK);
+    input.setAttribute("aria-invalid", "false");
+  }
+}
+
+/**
+ * Show an error in #page-alert, in plain words. Accepts a sentence, an ApiError or any Error.
+ * `input` (or a UserError's own input) is the field it is about: it is marked invalid, described
+ * by the message, and gets the focus, so a screen reader reads the field with its error.
+ */
+export function showError(error, { plain = null, input = null } = {}) {
   const box = alertBox();
+  const field = input ?? (error?.name === "UserError" ? error.input : null);
   let text;
   let detail = null;
   if (typeof error === "string") {
@@ -235,6 +266,7 @@ export function showError(error, { plain = null } = {}) {
   }
   say("");
   if (!box) return;
+  box.classList.remove("error-summary");
   box.replaceChildren(document.createTextNode(text));
   if (detail) {
     const small = document.createElement("span");
@@ -243,10 +275,53 @@ export function showError(error, { plain = null } = {}) {
     box.append(small);
   }
   box.scrollIntoView?.({ block: "nearest" });
+  unmarkAll();
+  if (field instanceof HTMLElement) {
+    markInvalid(field);
+    field.focus();
+  }
+}
+
+/**
+ * The error summary after a failed submit, in #page-alert: a sentence, then one link per
+ * field ({target: the id of the field or of its group, text}) and the messages that belong to
+ * no field. The focus moves to it, so it is read first (static/js/errors.js makes its links
+ * put the cursor in the field).
+ */
+export function showSummary(intro, items, loose = []) {
+  const box = alertBox();
+  say("");
+  if (!box) return;
+  unmarkAll();
+  const lead = document.createElement("p");
+  lead.className = "error-summary-lead";
+  lead.textContent = intro;
+  const list = document.createElement("ul");
+  for (const { target, text } of items) {
+    const li = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = `#${target}`;
+    link.textContent = text;
+    li.append(link);
+    list.append(li);
+  }
+  for (const text of loose) {
+    const li = document.createElement("li");
+    li.textContent = text;
+    list.append(li);
+  }
+  box.replaceChildren(lead);
+  if (list.childElementCount) box.append(list);
+  box.classList.add("error-summary");
+  box.tabIndex = -1;
+  box.focus();
 }
 
 export function clearError() {
-  document.getElementById("page-alert")?.replaceChildren();
+  const box = document.getElementById("page-alert");
+  box?.replaceChildren();
+  box?.classList.remove("error-summary");
+  unmarkAll();
 }
 
 /** Progress or success, announced politely in #page-status. */
