@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from app.extensions import db
+from app.i18n import ERROR_PAGE
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def _reason(error: HTTPException) -> str:
 def render_error(error: HTTPException, detail: str | None = None) -> tuple[Response | str, int]:
     code = error.code or 500
     reason = _reason(error)
+    request.environ[ERROR_PAGE] = True
     if _wants_json():
         return jsonify(error=reason, detail=detail, status=code), code
     return render_template("errors/error.html", code=code, reason=reason, detail=detail), code

@@ -78,9 +78,15 @@ def safe_target(target: str | None, fallback: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+ERROR_PAGE = "collateral.error_page"  # set in the WSGI environ by app/errors.py
+
+
 def here() -> str:
     """The current page's path and query, for the picker's hidden `next` field; "" (home)
-    for a page made by a POST to an address that cannot be opened with GET."""
+    for a page made by a POST to an address that cannot be opened with GET, and for error
+    pages, which repeat nothing of the request (its path may hold what someone typed)."""
+    if request.environ.get(ERROR_PAGE):
+        return ""
     rule = request.url_rule
     if request.method not in ("GET", "HEAD") and (rule is None or "GET" not in
                                                    (rule.methods or ())):
