@@ -50,7 +50,9 @@ def label(report: Report, key: str, code: Any) -> str:
         return str(choices.country_name(code))
     if key == "region":
         country, region = code
-        return f"{choices.country_name(country)} — {region or _('region not recorded')}"
+        # Extraction does not look inside f-strings: the phrase is marked on its own.
+        shown = region or str(_("region not recorded"))
+        return f"{choices.country_name(country)} — {shown}"
     if key in ("kind_by_p", "pairs"):
         first, second = code
         return f"{label(report, 'kinds', first)} — {label(report, 'four_p' if key == 'kind_by_p' else 'kinds', second)}"  # noqa: E501
@@ -217,10 +219,13 @@ def methodology(report: Report) -> list[str]:
     p = report.params
     filters = "; ".join(filter_text(report, name, code)
                         for name, code in sorted(p.filters.items())) or _("none")
+    # Two whole sentences rather than one nested in another: extraction skips a _() inside
+    # another's arguments, and translators need the sentence whole.
+    scope = (_("Scope: the collective %(name)s — organisations included: %(orgs)s.",
+               name=report.scope_label, orgs=included(report))
+             if p.collective else _("Scope: %(scope)s.", scope=report.scope_label))
     out = [
-        _("Scope: %(scope)s.", scope=(_("the collective %(name)s — organisations included: "
-                                        "%(orgs)s", name=report.scope_label, orgs=included(report))
-                                      if p.collective else report.scope_label)),
+        scope,
         _("Window: %(window)s.", window=window_label(p.window))
         + (" " + _("Compared with: %(window)s.", window=window_label(p.compare))
            if p.compare else ""),
