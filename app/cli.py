@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, url_for
 from flask.cli import AppGroup
 
+from app.demo.cli import demo
 from app.extensions import db
 from app.models import (
     Collective,
@@ -272,3 +273,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(org)
     app.cli.add_command(collective)
     app.cli.add_command(extracts)
+    app.cli.add_command(demo)
