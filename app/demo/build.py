@@ -138,7 +138,7 @@ class Builder:
     def incidents(self, spec: cast.DemoOrg, org: Organisation) -> None:
         coordinator = self.browsers[spec.coordinator.email]
         writers = [self.browsers[p.email] for p in spec.members if p.role == "outreach"]
-        publishable: list[tuple[str, str]] = []
+        publishable: dict[str, str] = {}  # scenario → incident: each excerpt once
         for item in generate(spec.profile, self.today, self.rng):
             author = coordinator if not writers or self.rng.random() < 0.25 else \
                 self.rng.choice(writers)
@@ -150,9 +150,10 @@ class Builder:
             self.summary.incidents += 1
             text = published_text(item.scenario)
             if item.coded["case_study"] and item.coded["status"] == "complete" and text:
-                publishable.append((record, text))
-        for record, text in self.rng.sample(publishable,
-                                            min(PUBLISHED_PER_ORG, len(publishable))):
+                publishable[item.scenario] = record
+        chosen = self.rng.sample(sorted(publishable), min(PUBLISHED_PER_ORG, len(publishable)))
+        for scenario in chosen:
+            record, text = publishable[scenario], published_text(scenario)
             _expect(coordinator.post_json(f"/api/v1/incidents/{record}/case-study",
                                           {"text": text}, method="PUT"), 200,
                     "publishing a case study")
