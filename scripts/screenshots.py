@@ -13,6 +13,7 @@ Run:  .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--full-p
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
 import sys
@@ -38,7 +39,7 @@ from app import create_app  # noqa: E402
 from app.demo import cast  # noqa: E402
 from app.demo.build import Summary, load  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import Collective, ExtractRequest, Incident, Organisation  # noqa: E402
+from app.models import Collective, Incident, Organisation  # noqa: E402
 from app.reports.params import last_four_quarters  # noqa: E402
 from config import Config  # noqa: E402
 
@@ -49,6 +50,7 @@ WAIT = 60_000  # ms: logging in runs Argon2id (64 MiB) in the page
 
 
 def build(tmp: Path) -> tuple[Flask, Summary]:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     app = create_app(Config, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp / 'demo.db'}",
                      SECRET_KEY=secrets.token_urlsafe(32), DEMO=True,
                      SESSION_COOKIE_SECURE=False, EXTRACTS_DIR=str(tmp / "extracts"),
@@ -72,7 +74,7 @@ def serve(app: Flask) -> Iterator[str]:
 
 
 def targets(app: Flask) -> dict[str, str]:
-    """Addresses that depend on the data: a full incident, the collective, a request."""
+    """Addresses that depend on the data: a full incident, the collective's report."""
     with app.app_context():
         org = db.session.scalar(sa.select(Organisation).order_by(Organisation.id))
         assert org is not None
@@ -83,14 +85,12 @@ def targets(app: Flask) -> dict[str, str]:
                                       Incident.days_detained.is_not(None))
             .order_by(Incident.month.desc()).limit(1))
         collective = db.session.scalar(sa.select(Collective))
-        request = db.session.scalar(sa.select(ExtractRequest))
-        assert incident and collective and request
+        assert incident and collective
         window = last_four_quarters(date.today())
         span = f"from={window.start}&to={window.end}"
         return {"incident": f"/incidents/{incident.pid}",
                 "report": f"/reports/view?scope=org&{span}",
-                "collective": f"/reports/view?scope={collective.pid}&{span}",
-                "request": f"/research/requests/{request.pid}"}
+                "collective": f"/reports/view?scope={collective.pid}&{span}"}
 
 
 def ready(page: Page) -> None:
@@ -183,17 +183,21 @@ def main() -> None:
                     shoot(visitor, args.out, name, full)
 
             coordinator = person(cast.ORGS[0].coordinator.email)
-            pages = (("incidents", "/incidents", None),
+            pages = (("home-member", "/", None),
+                     ("incidents", "/incidents", None),
                      ("incident-form", "/incidents/new", None),
                      ("incident", where["incident"], show_sealed),
                      ("report", where["report"], None),
-                     ("members", "/org/members", None),
-                     ("research", where["request"], None))
+                     ("members", "/org/members", None))
             for name, path, prepare in pages:
                 if want(name):
                     coordinator.goto(base + path)
                     shoot(coordinator, args.out, name, full, prepare)
 
+            if want("research"):
+                researcher = person(cast.RESEARCHER.email)
+                researcher.goto(base + "/research")
+                shoot(researcher, args.out, "research", full)
             if want("collective-report"):
                 analyst = person(cast.COLLECTIVE_ANALYST)
                 analyst.goto(base + where["collective"])

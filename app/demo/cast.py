@@ -39,7 +39,7 @@ ORGS = (
              # The collective's analyst; the network's secretariat sits with Lucioles.
              Person("Heron", "heron@tidewater.example", "analyst"))),
 )
-COLLECTIVE = "Tidewater Network (demo)"
+COLLECTIVE = "Tidewater Demo Network"
 COLLECTIVE_ANALYST = "heron@tidewater.example"
 # Invited by Rim Nam's coordinator; asks for and gets an anonymised extract.
 RESEARCHER = Person("Quill", "quill@university.example", "researcher")

@@ -85,6 +85,8 @@ def _coded(profile: Profile, scenario: Scenario, month: str, recent: bool,
         days = rng.randint(*span)
     amount = _amount(profile, scenario, rng) if "confiscation" in kinds else None
     consent = _weighted(rng, [("org_only", 0.2), ("aggregate", 0.45), ("research", 0.35)])
+    if scenario.key == "exclusion":
+        consent = "aggregate"  # the organisation itself was harmed, and wants it counted
     case_study = (consent != "org_only" and scenario.key in CASE_STUDIES
                   and rng.random() < 0.3)
     return {

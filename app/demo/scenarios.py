@@ -95,7 +95,7 @@ THAILAND = Profile(
                  ("hotel_transport_staff", "police"), ("indoor_private",),
                  ("report_suspicions_campaign",), maybe_kinds=(("eviction", 0.4),),
                  people=(1, 2)),
-        Scenario("exclusion", 2, ("partnership_exclusion",), ("partnership",),
+        Scenario("exclusion", 4, ("partnership_exclusion",), ("partnership",),
                  ("rescue_ngo",), ("other",), ("partnership_exclusion",), people=(1, 1)),
     ),
 )
@@ -140,7 +140,7 @@ BRAZIL = Profile(
         Scenario("custody", 4, ("custody_loss",), ("protection",), ("social_services",),
                  ("street", "indoor_private"), (None,),
                  maybe_four_p=(("prevention", 0.4),), people=(1, 1)),
-        Scenario("exclusion", 4, ("partnership_exclusion",), ("partnership",),
+        Scenario("exclusion", 6, ("partnership_exclusion",), ("partnership",),
                  ("municipality",), ("other",), ("partnership_exclusion",), people=(1, 1)),
     ),
 )
@@ -192,7 +192,7 @@ FRANCE_SPAIN = Profile(
         Scenario("denied_justice", 8, ("denied_justice",), ("prosecution",), ("police",),
                  ("street", "indoor_private"), (None,),
                  maybe_kinds=(("deportation", 0.25),), people=(1, 1)),
-        Scenario("exclusion", 3, ("partnership_exclusion",), ("partnership",),
+        Scenario("exclusion", 5, ("partnership_exclusion",), ("partnership",),
                  ("municipality",), ("other",), ("partnership_exclusion",), people=(1, 1)),
     ),
 )
