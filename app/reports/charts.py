@@ -15,7 +15,7 @@ GAP = 8
 LABEL_WIDTH = 280
 PLOT_WIDTH = 330
 VALUE_WIDTH = 110
-CHAR_WIDTH = 7.5
+CHAR_WIDTH = 8.0
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,9 @@ class Chart:
 
 
 def label_width(labels: list[str]) -> int:
-    """Room for the longest label (about 7.5 px a character at 13 px, at most the 34 the
-    template keeps), so short labels do not leave the bars far from the chart's title."""
+    """Room for the longest label (at most 8 px a character at 13 px in DejaVu Sans, at most
+    the 34 characters the template keeps), so short labels do not leave the bars far from
+    the chart's title."""
     longest = max((min(len(label), 34) for label in labels), default=0)
     return max(80, min(LABEL_WIDTH, int(longest * CHAR_WIDTH) + 16))
 
