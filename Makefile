@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest vendor chromium system-packages migrate translations clean
+.PHONY: run test lint typecheck pytest vendor chromium system-packages migrate translations clean demo screenshots
 
 # Debian packages the app itself needs: Pango and HarfBuzz for WeasyPrint (report PDFs), and
 # fonts for every script the interface supports (Latin, Cyrillic: DejaVu; Thai: TLWG).
@@ -50,6 +50,16 @@ translations: $(VENV)/.runtime
 # marked Secure here; behind HTTPS in production they are (see docs/operating.md).
 run: migrate system-packages translations
 	SESSION_COOKIE_SECURE=0 $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# A demo instance in the (empty) development database: invented organisations, people and
+# incidents; prints the passphrases once. Refuses a database in use (docs/demo.md).
+demo: migrate
+	COLLATERAL_DEMO=1 $(BIN)/flask demo load
+
+# docs/screenshots/*.png from a temporary demo instance, in Debian's Chromium.
+screenshots: $(VENV)/.dev chromium system-packages
+	$(BIN)/flask translate compile
+	$(BIN)/python scripts/screenshots.py
 
 # Debian's Chromium for the browser tests, installed only when missing (never `playwright install`).
 chromium:

@@ -69,6 +69,9 @@ class Config:
     MAX_ATTACHMENT_BYTES = _int("MAX_ATTACHMENT_MIB", 20) * 1024 * 1024
     # The neutral page the quick-exit control leaves for.
     QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.bbc.com/weather")
+    # Marks a demo instance: only then does `flask demo load` run (and only on an empty
+    # database). A production instance never sets COLLATERAL_DEMO.
+    DEMO = os.environ.get("COLLATERAL_DEMO", "").strip().lower() in ("1", "true", "yes")
 
     # Folder of the PostgreSQL client programs for `flask backup` (default: the newest found).
     PG_BIN_DIR = os.environ.get("PG_BIN_DIR") or None

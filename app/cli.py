@@ -16,6 +16,7 @@ from flask import Flask, current_app, url_for
 from flask.cli import AppGroup
 
 from app.backup.commands import backup
+from app.demo.cli import demo
 from app.extensions import db
 from app.models import (
     Collective,
@@ -330,3 +331,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(collective)
     app.cli.add_command(extracts)
     app.cli.add_command(backup)
+    app.cli.add_command(demo)

@@ -28,7 +28,7 @@ from app.models import Incident, OrgTerm, Role, User
 from app.payload import BadInput
 from app.vocab import load
 
-from . import bp, choices, service
+from . import bp, choices, guidance, service
 from .forms import FilterForm, IncidentForm
 from .handling import (
     incident_or_404,
@@ -107,8 +107,7 @@ def _form_page(form: IncidentForm, incident: Incident | None) -> str:
                 else url_for("incidents.new"))
     return render_template(
         "incidents/form.html", form=form, incident=incident,
-        help={name: choices.descriptions(name) for name in ("kinds", "four_p", "work_settings",
-                                                             "sources", "consent")},
+        help=guidance.form_help(),
         page={"record-id": record_id, "org-id": org.pid, "current-kv": org.current_kv,
               "version": incident.version if incident else 0, "post-url": post_url,
               "view-url-template": url_for("incidents.view", public_id=uuid.UUID(int=0))

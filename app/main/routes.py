@@ -1,7 +1,17 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -10,6 +20,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app import i18n
 from app.auth import sessions
 from app.extensions import db
+from app.incidents import choices
 from app.models import Organisation
 from app.security import runs_argon2
 
@@ -23,6 +34,18 @@ def index() -> str:
     if not has_org:
         return render_template("main/first_run.html")
     return render_template("main/index.html")
+
+
+@bp.get("/help")
+def help_page() -> str:
+    """Plain words for everyone, logged in or not: what the server can and cannot see, what
+    it cannot protect against, what to do after losing a passphrase, what the codes mean."""
+    lists = {name: [(label, descriptions.get(code, "")) for code, label in
+                    choices.vocab_choices(name)]
+             for name in ("kinds", "work_settings", "sources", "groups")
+             for descriptions in (choices.descriptions(name),)}
+    return render_template("main/help.html", lists=lists,
+                           idle_minutes=current_app.config["SESSION_IDLE_MINUTES"])
 
 
 @bp.get("/selftest")
