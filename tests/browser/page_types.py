@@ -56,6 +56,7 @@ PAGE_TYPES: tuple[PageType, ...] = (
     PageType("used invitation (410)", ANONYMOUS, "/register/{used_token}", "auth.register_page",
              status=410),
     PageType("not found (404)", ANONYMOUS, "/no/such/page", None, status=404),
+    PageType("help", ANONYMOUS, "/help", "main.help_page"),
     # A coordinator of the organisation.
     PageType("home, logged in", COORDINATOR, "/", "main.index"),
     PageType("incidents", COORDINATOR, "/incidents", "incidents.index",
