@@ -19,4 +19,5 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "warning")
 # The workers' heartbeat files in RAM: a slow disk must not make gunicorn kill workers.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# /dev/shm holds only gunicorn's own heartbeat files, made by gunicorn with safe names.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
