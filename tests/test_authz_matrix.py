@@ -2,10 +2,12 @@
 for an object of the actor's own scope and one of another scope, against one declared table
 (RULES). A route the table does not declare fails `test_every_route_is_declared`.
 
-Roles are those of DOMAIN.md. The instance operator has no web account (operators work with
-`flask` commands); on the web an operator is at most an account without any standing, so the
-`operator` row is such an account: a former member, with no membership, collective role or
-research access (docs/architecture.md, "Authorisation matrix").
+Roles are those of DOMAIN.md, plus `pending`: someone who registered from an invitation but
+whose coordinator has not yet confirmed them (compared key fingerprints). The instance
+operator has no web account (operators work with `flask` commands); on the web an operator is
+at most an account without any standing, so the `operator` row is such an account: a former
+member, with no membership, collective role or research access (docs/architecture.md,
+"Authorisation matrix").
 
 Each probe runs in a transaction that is rolled back afterwards, so an allowed DELETE does not
 change what the next probe sees; and a probe whose answer is a refusal must leave every table
@@ -29,7 +31,7 @@ from tests.conftest import backend, fresh_database, make_app, migrate_to_head
 from tests.world import WINDOW, World, build
 
 ROLES = ("anonymous", "outreach", "coordinator", "analyst", "collective_analyst",
-         "researcher", "operator")
+         "researcher", "operator", "pending")
 LOGGED_IN = frozenset(ROLES[1:])
 ANY_MEMBER = ("outreach", "coordinator", "analyst")
 KEY_HOLDERS = ("outreach", "coordinator")
@@ -258,7 +260,8 @@ def actor(world: World, role: str) -> Browser:
     people = {"anonymous": world.anonymous, "outreach": world.a.outreach,
               "coordinator": world.a.coordinator, "analyst": world.a.analyst,
               "collective_analyst": world.collective_analyst,
-              "researcher": world.a.researcher, "operator": world.operator}
+              "researcher": world.a.researcher, "operator": world.operator,
+              "pending": world.pending}
     found = people[role]
     assert found is not None
     return found

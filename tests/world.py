@@ -58,6 +58,7 @@ class World:
     b: Side
     collective_analyst: Browser
     operator: Browser  # an account with no membership, collective role or research access
+    pending: Browser  # registered in A as outreach worker, not yet confirmed
     anonymous: Browser
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -185,7 +186,10 @@ def build(app: Flask) -> World:
         side.researcher = _researcher(side, new_browser, email)
         side.request = _request(side, approve=False)
         side.extract = _request(side, approve=True)
+    pending = new_browser("pending@a.example.org")
+    assert pending.register(invite(a.coordinator, pending.email, "outreach")).status_code == 201
+    assert pending.login().status_code == 200
     anonymous = new_browser("nobody@example.org")
     anonymous.get("/")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SavedReport)) == 4
-    return World(a, b, analyst, operator, anonymous)
+    return World(a, b, analyst, operator, pending, anonymous)
