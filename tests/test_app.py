@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,14 @@ def test_translate_extract_finds_template_and_python_strings(runner: Any, tmp_pa
     text = pot.read_text(encoding="utf-8")
     assert 'msgid "Quick exit"' in text  # templates/base.html
     assert 'msgid "What you sent is too large."' in text  # app/errors.py
+
+
+def test_a_refusal_says_why(coordinator: Any, client: FlaskClient) -> None:
+    """The sentence given at abort() reaches the person; a JSON client gets JSON."""
+    response = coordinator.get(f"/reports/collectives/{uuid.uuid4()}")
+    assert response.status_code == 404
+    assert "no collective with this address that you may see" in response.get_data(True)
+    client.get("/")
+    refused = client.post("/auth/prelogin", json={"email": "a@b.cd"})  # no CSRF token
+    assert refused.status_code == 400 and refused.json
+    assert "did not come from this site" in refused.json["detail"]
