@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, Config
 
-from . import cli, errors, i18n, security
+from . import cli, errors, i18n, limits, security
 from .extensions import csrf, db, login_manager, migrate
 
 
@@ -37,6 +37,7 @@ def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    limits.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
