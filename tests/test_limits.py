@@ -77,6 +77,20 @@ def test_a_chunked_body_is_cut_off_at_the_limit(app: Flask) -> None:
     assert "too large" in response.get_data(as_text=True)
 
 
+def test_a_chunked_body_within_the_limit_arrives_whole(app: Flask) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = LIMIT
+    client = app.test_client()
+    token = client.get("/").get_data(as_text=True).split('name="csrf-token" content="')[1]
+    body = b'{"email": "someone@example.org"}' + b" " * (LIMIT - 32)
+    assert len(body) == LIMIT
+    response = client.post(
+        "/auth/prelogin", input_stream=io.BytesIO(body), content_type="application/json",
+        headers={"X-CSRFToken": token.split('"')[0]},
+        environ_overrides={"wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.json and response.json["salt"]
+
+
 # Real servers: the answer must arrive while the client is still holding back (or sending)
 # the body.
 
