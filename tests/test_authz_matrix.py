@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,8 +26,7 @@ from flask import Flask
 
 from app.extensions import db
 from tests.actors import Browser
-from tests.conftest import backend, fresh_database, make_app, migrate_to_head
-from tests.world import WINDOW, World, build
+from tests.world import WINDOW, World, cookie_kept, rolled_back, row_counts
 
 ROLES = ("anonymous", "outreach", "coordinator", "analyst", "collective_analyst",
          "researcher", "operator", "pending")
@@ -206,55 +204,7 @@ RULES: dict[str, Access | dict[str, Access]] = {
 }
 
 
-# The world and the probes.
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[tuple[Flask, World]]:
-    with fresh_database("matrix") as url:
-        migrate_to_head(url)
-        app = make_app(url)
-        with app.app_context():
-            if backend() == "sqlite":
-                _sqlite_savepoints(db.engine)
-            yield app, build(app)
-            db.session.remove()
-            db.engine.dispose()
-
-
-def _sqlite_savepoints(engine: sa.engine.Engine) -> None:
-    """pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN."""
-    @sa.event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
-
-
-@contextmanager
-def rolled_back() -> Iterator[None]:
-    """The app's commits become savepoints of one transaction that is rolled back at the end."""
-    engines: Any = db.engines
-    engine = engines[None]
-    connection = engine.connect()
-    outer = connection.begin()
-    db.session.remove()
-    engines[None] = connection
-    db.session.registry.set(db.session.session_factory(join_transaction_mode="create_savepoint"))
-    try:
-        yield
-    finally:
-        db.session.remove()
-        engines[None] = engine
-        outer.rollback()
-        connection.close()
-
-
-def row_counts() -> dict[str, int]:
-    return {table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table)) or 0
-            for table in db.metadata.sorted_tables}
-
+# The probes.
 
 def actor(world: World, role: str) -> Browser:
     people = {"anonymous": world.anonymous, "outreach": world.a.outreach,
@@ -306,17 +256,17 @@ def probe(world: World, rule: Any, method: str, access: Access, role: str, side:
     kwargs: dict[str, Any] = {"query_string": query}
     if method in UNSAFE:
         kwargs |= {"data": form | {"csrf_token": who.csrf}, "headers": {"X-CSRFToken": who.csrf}}
-    cookie = who.client.get_cookie("collateral_session")
-    with rolled_back():
+    with cookie_kept(who), rolled_back():
         before = row_counts()
         response = who.client.open(path, method=method, **kwargs)
         changed = row_counts() != before
-    # Logging out, quick exit and registration pages change the session cookie: put it back.
-    if cookie is None:
-        who.client.delete_cookie("collateral_session")
-    else:
-        who.client.set_cookie("collateral_session", cookie.value)
     return response.status_code, response.headers.get("Location", ""), changed
+
+
+@pytest.fixture(autouse=True)
+def _context(world: tuple[Flask, World]) -> Iterator[None]:
+    with world[0].app_context():
+        yield
 
 
 def test_every_route_is_declared(world: tuple[Flask, World]) -> None:

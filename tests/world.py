@@ -12,8 +12,10 @@ import io
 import json
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
@@ -193,3 +195,58 @@ def build(app: Flask) -> World:
     anonymous.get("/")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SavedReport)) == 4
     return World(a, b, analyst, operator, pending, anonymous)
+
+
+# Requests that leave no trace: each runs in a transaction that is rolled back afterwards.
+
+def sqlite_savepoints(engine: sa.engine.Engine) -> None:
+    """pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN."""
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def rolled_back() -> Iterator[None]:
+    """The app's commits become savepoints of one transaction that is rolled back at the end
+    (needs an app context, shared with the test client's requests)."""
+    engines: Any = db.engines
+    engine = engines[None]
+    connection = engine.connect()
+    outer = connection.begin()
+    db.session.remove()
+    engines[None] = connection
+    db.session.registry.set(db.session.session_factory(join_transaction_mode="create_savepoint"))
+    try:
+        yield
+    finally:
+        db.session.remove()
+        engines[None] = engine
+        outer.rollback()
+        connection.close()
+
+
+def row_counts() -> dict[str, int]:
+    """How many rows every table has, in one query (plain SQL: this runs twice a probe)."""
+    tables = [t.name for t in db.metadata.sorted_tables]
+    quote = db.session.get_bind().dialect.identifier_preparer.quote
+    sql = "SELECT " + ", ".join(f"(SELECT count(*) FROM {quote(t)})" for t in tables)
+    return dict(zip(tables, db.session.execute(sa.text(sql)).one(), strict=True))
+
+
+@contextmanager
+def cookie_kept(who: Browser) -> Iterator[None]:
+    """Logging out, quick exit, registration pages and flashes change the session cookie: the
+    next request starts from the same one."""
+    cookie = who.client.get_cookie("collateral_session")
+    try:
+        yield
+    finally:
+        if cookie is None:
+            who.client.delete_cookie("collateral_session")
+        else:
+            who.client.set_cookie("collateral_session", cookie.value)
