@@ -140,7 +140,9 @@ def test_bad_envelopes_are_refused(outreach: Browser, why: str, envelope: Any,
 
 @pytest.mark.parametrize("coded,field", [
     ({"kinds": ["unknown_kind"]}, "kinds"), ({"month": "2999-12"}, "month"),
-    ({"month": "March"}, "month"), ({"amount_confiscated": "-5"}, "amount_confiscated"),
+    ({"month": "March"}, "month"), ({"month": "2026-03\n"}, "month"),
+    ({"month": "２０２６-03"}, "month"),  # found by the hostile-input tests: both were stored
+    ({"amount_confiscated": "-5"}, "amount_confiscated"),
     ({"currency": "XYZ"}, "currency"), ({"country": "QQ"}, "country"),
     ({"region": "FR-75"}, "region"), ({"people_affected": 0}, "people_affected"),
     ({"days_detained": -1}, "days_detained"), ({"consent": "everyone"}, "consent"),

@@ -268,3 +268,10 @@ def test_an_expired_extract_says_so(coordinator: Browser, researcher: Browser) -
     page = gone.get_data(as_text=True)
     assert "no longer available" in page and "has expired and its files were deleted" in page
     assert "Something went wrong" not in page
+
+
+@pytest.mark.parametrize("month", ["２０２５-01", "2025-1"])
+def test_months_are_written_in_ascii_digits(researcher: Browser, month: str) -> None:
+    add_incidents(org_of(), 30, random.Random(1), consent="research")
+    with pytest.raises(BadInput, match="Write the month as YYYY-MM"):
+        service.create_request(_user(researcher), _form(**{"from": month, "to": month}))
