@@ -14,6 +14,7 @@ from flask_login import current_user
 from app.auth.access import current_org, json_body, role_required
 from app.extensions import db
 from app.models import Incident, Role
+from app.paging import page_number
 from app.payload import BadInput
 from app.vocab import load
 
@@ -67,7 +68,7 @@ def vocab() -> Any:
 def incidents() -> Any:
     from .routes import _filters
 
-    number = max(1, request.args.get("page", 1, type=int) or 1)
+    number = page_number()
     size = min(MAX_PER_PAGE, max(1, request.args.get("per_page", 50, type=int) or 50))
     items, total = service.page(current_org(), _filters(), number, size)
     sealed_ok = service.can_read_sealed(membership())
@@ -81,7 +82,7 @@ def sealed_feed() -> Any:
     """The envelopes for the in-browser search, 2,000 at a time (key holders only)."""
     from .routes import _filters
 
-    number = max(1, request.args.get("page", 1, type=int) or 1)
+    number = page_number()
     size = min(SEARCH_PAGE, max(1, request.args.get("per_page", SEARCH_PAGE, type=int) or 1))
     items, total = service.sealed_feed(current_org(), _filters(), number, size)
     return jsonify(items=items, page=number, per_page=size, total=total)

@@ -25,6 +25,7 @@ from app import audit
 from app.auth.access import current_org, role_required
 from app.extensions import db
 from app.models import Incident, OrgTerm, Role, User
+from app.paging import page_number
 from app.payload import BadInput
 from app.vocab import load
 
@@ -78,7 +79,7 @@ def labels_for(org: Any) -> dict[str, dict[str, str]]:
 @role_required(*ANY_MEMBER)
 def index() -> str:
     org = current_org()
-    number = max(1, request.args.get("page", 1, type=int) or 1)
+    number = page_number()
     filters = _filters()
     items, total = service.page(org, filters, number, PER_PAGE)
     return render_template(
