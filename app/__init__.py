@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, Config
 
-from . import cli, errors, i18n, limits, security
+from . import cli, errors, i18n, inputs, limits, security
 from .extensions import csrf, db, login_manager, migrate
 
 
@@ -38,6 +38,7 @@ def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limits.init_app(app)
+    inputs.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
     security.init_app(app)

@@ -9,9 +9,19 @@ from typing import Any
 from flask_babel import gettext as _
 
 from app.crypto import CryptoError, b64u_decode, check_envelope, load_public_raw
+from app.inputs import has_control
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
 MAX_TEXT = 200
+
+
+def _encodable(text: str) -> bool:
+    """False for a lone surrogate ("\\ud800" in JSON), which no database can store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class BadInput(ValueError):
@@ -48,6 +58,9 @@ class Payload:
             return None
         if not isinstance(value, str) or not value.strip():
             raise BadInput(_("This must be text."), self._name(key))
+        if has_control(value) or not _encodable(value):
+            raise BadInput(_("This holds a control character or a broken character, which is "
+                             "never part of what anyone types."), self._name(key))
         if len(value) > max_len:
             raise BadInput(_("This is too long (at most %(n)d characters).", n=max_len),
                            self._name(key))

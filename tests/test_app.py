@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 import uuid
 from pathlib import Path
@@ -153,3 +154,22 @@ def test_a_refusal_says_why(coordinator: Any, client: FlaskClient) -> None:
     refused = client.post("/auth/prelogin", json={"email": "a@b.cd"})  # no CSRF token
     assert refused.status_code == 400 and refused.json
     assert "did not come from this site" in refused.json["detail"]
+
+
+def test_control_characters_are_refused_with_a_reason(coordinator: Any) -> None:
+    """Found by the hostile-input tests: a NUL in a form field or JSON text was stored (and
+    is a 500 on PostgreSQL)."""
+    form = coordinator.post_form("/incidents/terms", {"list_name": "actors",
+                                                      "label": "Unit\x007"})
+    assert form.status_code == 400 and "control character" in form.get_data(as_text=True)
+    query = coordinator.get("/incidents", query_string={"country": "\x1b[2J"})
+    assert query.status_code == 400
+    for text in ("a\x00b", "\ud800"):
+        refused = coordinator.client.post(
+            "/auth/prelogin", data=json.dumps({"email": f"{text}@b.cd"}),
+            content_type="application/json", headers={"X-CSRFToken": coordinator.csrf})
+        assert refused.status_code == 400 and refused.json
+        assert refused.json["field"] == "email" and "control character" in refused.json["error"]
+    fine = coordinator.post_form("/incidents/terms", {"list_name": "actors",
+                                                      "label": "Unit 7", "description": "a\r\n\tb"})
+    assert fine.status_code == 302
