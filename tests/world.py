@@ -67,6 +67,9 @@ class World:
     def side(self, name: str) -> Side:
         return self.a if name == "A" else self.b
 
+    def __repr__(self) -> str:  # keeps Hypothesis' failure reports short
+        return "World(A, B)"
+
 
 def _member(coord: Browser, new_browser: Callable[[str], Browser], email: str,
             role: str) -> Browser:
