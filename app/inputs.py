@@ -1,9 +1,12 @@
-"""Characters no input may carry: control characters other than tab and line breaks.
+"""What no request may carry, checked before anything reads it (right after the size limit,
+before the CSRF check):
 
-Nobody types them; a NUL cannot even be stored in PostgreSQL (it made a 500 there while
-SQLite kept it), and an escape sequence in a name would reach the operator's terminal. Form
-fields and query parameters are checked here for every request; JSON text is checked where
-it is read (app.payload)."""
+- a form part without a name (a multipart body can have one; Flask-WTF's CSRF check then
+  failed with a 500);
+- control characters other than tab and line breaks, in a form field or query parameter.
+  Nobody types them; a NUL cannot even be stored in PostgreSQL (it made a 500 there while
+  SQLite kept it), and an escape sequence in a name would reach the operator's terminal.
+  JSON text is checked where it is read (app.payload)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import re
 from flask import Flask, abort, request
 from flask_babel import gettext as _
 
+from app import limits
+
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -19,7 +24,9 @@ def has_control(text: str) -> bool:
     return CONTROL.search(text) is not None
 
 
-def refuse_control_characters() -> None:
+def refuse_malformed() -> None:
+    if None in request.form or None in request.files:
+        abort(400, description=_("A part of the form has no name. Nothing was saved."))
     for source in (request.args, request.form):
         for name, value in source.items(multi=True):
             if has_control(name) or has_control(value):
@@ -30,5 +37,6 @@ def refuse_control_characters() -> None:
 
 
 def init_app(app: Flask) -> None:
-    # After the size limit and the CSRF check, which answer first.
-    app.before_request(refuse_control_characters)
+    checks = app.before_request_funcs.setdefault(None, [])
+    first = checks.index(limits.refuse_oversized) + 1 if limits.refuse_oversized in checks else 0
+    checks.insert(first, refuse_malformed)

@@ -173,3 +173,14 @@ def test_control_characters_are_refused_with_a_reason(coordinator: Any) -> None:
     fine = coordinator.post_form("/incidents/terms", {"list_name": "actors",
                                                       "label": "Unit 7", "description": "a\r\n\tb"})
     assert fine.status_code == 302
+
+
+@pytest.mark.parametrize("part", ['Content-Disposition: form-data\r\n\r\nx',
+                                  'Content-Disposition: form-data; filename="f"\r\n\r\nx'])
+def test_a_form_part_without_a_name_is_refused(client: FlaskClient, part: str) -> None:
+    """Found by schemathesis: Flask-WTF's CSRF check failed with a 500 on such a part."""
+    body = f"--b\r\n{part}\r\n--b--\r\n".encode()
+    response = client.post("/auth/login", data=body,
+                           content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 400
+    assert "has no name" in response.get_data(as_text=True)
