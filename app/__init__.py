@@ -15,13 +15,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, Config
 
-from . import cli, errors, i18n, inputs, limits, security
+from . import cli, errors, i18n, inputs, limits, payload, security
 from .extensions import csrf, db, login_manager, migrate
 
 
 def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
     app = Flask(__name__, instance_path=str(ROOT / "instance"),
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.json = payload.JSONProvider(app)
     app.config.from_object(config_class)
     app.config.update(overrides)
     # instance/ holds the SQLite database and the secret key: the app's user only.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
 
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 
 from app.crypto import CryptoError, b64u_decode, check_envelope, load_public_raw
@@ -13,6 +15,23 @@ from app.inputs import has_control
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
 MAX_TEXT = 200
+
+
+def loads(text: str | bytes) -> Any:
+    """json.loads for what a request carries. Nesting deep enough to exhaust the parser's
+    stack raises RecursionError, which is not one of JSON's own errors (it made a 500 on every
+    JSON endpoint and field): here it is a JSONDecodeError like any other bad JSON."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
+
+class JSONProvider(DefaultJSONProvider):
+    """request.get_json() through `loads`, so a too-deep body is simply not JSON."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads(s)
 
 
 def _encodable(text: str) -> bool:

@@ -575,6 +575,31 @@ def test_member_and_key_bodies(people: World, body: Any, action: str) -> None:
     send(a.coordinator, "POST", path, json=body)
 
 
+DEEP = "[" * 100_000 + "]" * 100_000  # 200 kB: more nesting than Python's parser can follow
+
+
+@pytest.mark.parametrize("where", ["prelogin", "api", "sealed", "meta", "remove", "upload"])
+def test_json_nested_too_deeply(people: World, where: str) -> None:
+    """Found here: nesting deep enough to exhaust the parser's stack was a 500 (RecursionError
+    is not one of JSON's own errors), anywhere JSON is read."""
+    out = people.a.outreach
+    if where in ("prelogin", "api"):
+        path = "/auth/prelogin" if where == "prelogin" else "/api/v1/incidents"
+        send(out, "POST", path, data=DEEP, content_type="application/json")
+    elif where == "upload":
+        send(out, "POST", f"/api/v1/incidents/{people.a.incident}/attachments",
+             data={"meta": DEEP, "file": (io.BytesIO(b"x"), "blob")},
+             content_type="multipart/form-data")
+    else:
+        base = sealed_incident(out.org_keys[1], org_of(people.a.name).pid, 1,
+                               record_id=people.a.incident)
+        field = {"sealed": "sealed", "meta": "attachments_meta",
+                 "remove": "remove_attachments"}[where]
+        version = _pid(Incident, people.a.incident).version
+        send(out, "POST", f"/incidents/{people.a.incident}/edit",
+             data=form_fields(base, version) | {field: DEEP}, content_type="multipart/form-data")
+
+
 def test_the_guards_can_fail(world: tuple[Flask, World]) -> None:
     """The checks `send` makes can fail: a body without a reason has none, a write shows."""
     app, people = world

@@ -15,7 +15,7 @@ from app.auth.access import current_org, json_body, role_required
 from app.extensions import db
 from app.models import Incident, Role
 from app.paging import page_number
-from app.payload import BadInput
+from app.payload import BadInput, loads
 from app.vocab import load
 
 from . import api, choices, service
@@ -130,7 +130,7 @@ def add_attachment(public_id: uuid.UUID) -> Any:
     service.require_edit(membership(), found)
     upload = request.files.get("file")
     try:
-        meta = json.loads(request.form.get("meta") or "{}")
+        meta = loads(request.form.get("meta") or "{}")
     except json.JSONDecodeError:
         meta = None
     if upload is None or not isinstance(meta, dict):
