@@ -508,6 +508,12 @@ def test_login_endpoints(people: World, body: Any, path: str) -> None:
     send(who, "POST", path, json=body, refusal_may_write=path != "/auth/prelogin")
 
 
+def _wrap_item() -> st.SearchStrategy[Any]:
+    return st.one_of(junk, st.fixed_dictionaries({
+        "kv": big_ints, "user": st.one_of(text, st.just(str(uuid.uuid4()))),
+        "wrapped": st.one_of(text, st.just(b64u_encode(b"\x04" * 113)))}))
+
+
 def _registration(who: Browser, link: str) -> dict[str, Any]:
     _, body = who.registration_body(link, "Newcomer")
     return body
@@ -518,7 +524,10 @@ def _registration(who: Browser, link: str) -> dict[str, Any]:
     "email": text, "display_name": text, "salt": text, "auth_key": text, "public_key": text,
     "kdf": st.one_of(junk, st.fixed_dictionaries({"m": big_ints, "t": big_ints,
                                                   "p": big_ints})),
-    "wrapped_private_key": _envelope(), "org_keys": junk}),
+    "wrapped_private_key": _envelope(), "org_keys": junk,
+    "recovery": st.one_of(junk, st.fixed_dictionaries({
+        "proof": st.one_of(text, st.just(b64u_encode(bytes(64)))),
+        "wraps": st.lists(_wrap_item(), max_size=2)}))}),
     dropped=st.lists(st.sampled_from(["email", "display_name", "salt", "kdf", "auth_key",
                                       "public_key", "wrapped_private_key"]), max_size=2),
     recover=st.booleans())
@@ -534,7 +543,7 @@ def test_registration_and_recovery_bodies(world: tuple[Flask, World], changes: d
     body = _registration(who, f"/{kind}/{token}")
     body = {k: v for k, v in {**body, **changes}.items() if k not in dropped}
     if recover:
-        body["recovery"] = {"proof": "A" * 86, "wraps": []}
+        body.setdefault("recovery", {"proof": "A" * 86, "wraps": []})
     send(who, "POST", f"/{kind}/{token}", json=body)
 
 
@@ -551,12 +560,6 @@ def test_passphrase_change_body(people: World, body: Any) -> None:
         if isinstance(body, dict):
             body.setdefault("salt", salt)
         send(who, "POST", "/account/passphrase", json=body)
-
-
-def _wrap_item() -> st.SearchStrategy[Any]:
-    return st.one_of(junk, st.fixed_dictionaries({
-        "kv": big_ints, "user": st.one_of(text, st.just(str(uuid.uuid4()))),
-        "wrapped": st.one_of(text, st.just(b64u_encode(b"\x04" * 113)))}))
 
 
 @FUZZ
