@@ -299,8 +299,9 @@ def test_matrix(world: tuple[Flask, World]) -> None:
                     status, location, changed = probe(people, rule, method, access, role,
                                                       side, fixed, count=want.refusal)
                     probes += 1
-                    where = f"{rule.endpoint} {method} {rule.rule} {fixed or ''} as {role} " \
-                            f"({side} object)"
+                    shown = " ".join(f"{k}={v}" for k, v in fixed.items())
+                    where = f"{rule.endpoint} {method} {rule.rule}{' ' + shown if shown else ''}" \
+                            f" as {role} ({side} object)"
                     if status != want.status:
                         wrong.append(f"{where}: expected {want.status}, got {status}")
                     elif role == "anonymous" and want.status == 302 and want.refusal and \
