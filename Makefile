@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest vendor chromium system-packages migrate translations clean demo screenshots
+.PHONY: run test lint bandit typecheck pytest vendor chromium system-packages migrate translations clean demo screenshots
 
 # Debian packages the app itself needs: Pango and HarfBuzz for WeasyPrint (report PDFs), and
 # fonts for every script the interface supports (Latin, Cyrillic: DejaVu; Thai: TLWG).
@@ -68,7 +68,12 @@ chromium:
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-lint: $(VENV)/.dev
+# Security lint of the app: any medium or high finding fails, unless the line says why it is
+# safe with `# nosec BXXX - reason`.
+bandit: $(VENV)/.dev
+	$(BIN)/bandit --quiet --recursive app --severity-level medium
+
+lint: $(VENV)/.dev bandit
 	$(BIN)/ruff check .
 
 typecheck: $(VENV)/.dev

@@ -15,13 +15,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, Config
 
-from . import cli, errors, i18n, labels, logprivacy, security
+from . import cli, errors, i18n, inputs, labels, limits, logprivacy, payload, security
 from .extensions import csrf, db, login_manager, migrate
 
 
 def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
     app = Flask(__name__, instance_path=str(ROOT / "instance"),
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.json = payload.JSONProvider(app)
     app.config.from_object(config_class)
     app.config.update(overrides)
     # instance/ holds the SQLite database and the secret key: the app's user only.
@@ -37,6 +38,8 @@ def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    limits.init_app(app)
+    inputs.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)

@@ -15,7 +15,8 @@ from flask_login import current_user
 from app.auth.access import current_org, json_body, role_required
 from app.extensions import db
 from app.models import Incident, Role
-from app.payload import BadInput
+from app.paging import page_number
+from app.payload import BadInput, loads
 from app.vocab import load
 
 from . import api, choices, service
@@ -69,7 +70,7 @@ def vocab() -> Any:
 def incidents() -> Any:
     from .routes import _filters
 
-    number = max(1, request.args.get("page", 1, type=int) or 1)
+    number = page_number()
     size = min(MAX_PER_PAGE, max(1, request.args.get("per_page", 50, type=int) or 50))
     items, total = service.page(current_org(), _filters(), number, size)
     sealed_ok = service.can_read_sealed(membership())
@@ -83,7 +84,7 @@ def sealed_feed() -> Any:
     """The envelopes for the in-browser search, 2,000 at a time (key holders only)."""
     from .routes import _filters
 
-    number = max(1, request.args.get("page", 1, type=int) or 1)
+    number = page_number()
     size = min(SEARCH_PAGE, max(1, request.args.get("per_page", SEARCH_PAGE, type=int) or 1))
     items, total = service.sealed_feed(current_org(), _filters(), number, size)
     return jsonify(items=items, page=number, per_page=size, total=total)
@@ -131,7 +132,7 @@ def add_attachment(public_id: uuid.UUID) -> Any:
     service.require_edit(membership(), found)
     upload = request.files.get("file")
     try:
-        meta = json.loads(request.form.get("meta") or "{}")
+        meta = loads(request.form.get("meta") or "{}")
     except json.JSONDecodeError:
         meta = None
     if upload is None or not isinstance(meta, dict):

@@ -25,6 +25,7 @@ from app import audit
 from app.auth.access import current_org, role_required
 from app.extensions import db
 from app.models import Incident, OrgTerm, Role, User
+from app.paging import page_number
 from app.payload import BadInput
 from app.vocab import load
 
@@ -51,7 +52,7 @@ CODED_CSV_COLUMNS = ("kinds", "four_p", "instrument", "actors", "country", "regi
 
 def _filters() -> service.Filters:
     args = request.args
-    month = re.compile(r"^\d{4}-\d{2}$")
+    month = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
     def pick(name: str, allowed: tuple[str, ...] | None = None) -> str | None:
         value = (args.get(name) or "").strip()
@@ -63,8 +64,8 @@ def _filters() -> service.Filters:
     return service.Filters(
         kind=pick("kind", vocab.codes("kinds")), four_p=pick("four_p", vocab.codes("four_p")),
         actor=pick("actor"), country=(pick("country") or "").upper()[:2] or None,
-        month_from=pick("month_from") if month.match(args.get("month_from", "")) else None,
-        month_to=pick("month_to") if month.match(args.get("month_to", "")) else None,
+        month_from=pick("month_from") if month.fullmatch(args.get("month_from", "")) else None,
+        month_to=pick("month_to") if month.fullmatch(args.get("month_to", "")) else None,
         status=pick("status", vocab.codes("statuses")))
 
 
@@ -78,7 +79,7 @@ def labels_for(org: Any) -> dict[str, dict[str, str]]:
 @role_required(*ANY_MEMBER)
 def index() -> str:
     org = current_org()
-    number = max(1, request.args.get("page", 1, type=int) or 1)
+    number = page_number()
     filters = _filters()
     items, total = service.page(org, filters, number, PER_PAGE)
     return render_template(

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -52,6 +53,7 @@ from app.research.deliver import write_extract
 MAX_QUORUM = 10
 EXTRACT_DAYS = 30
 MONTH = "%Y-%m"
+MONTH_FORMAT = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 
 @dataclass(frozen=True)
@@ -157,8 +159,8 @@ def create_request(researcher: User, form: Any) -> ExtractRequest:
 
 
 def anonymise_month(value: str) -> bool:
-    return len(value) == 7 and value[4] == "-" and value[:4].isdigit() and \
-        value[5:].isdigit() and 1 <= int(value[5:]) <= 12 and int(value[:4]) >= 1990
+    # ASCII digits only: str.isdigit() and int() also take other scripts' digits.
+    return MONTH_FORMAT.fullmatch(value) is not None and int(value[:4]) >= 1990
 
 
 # Deciding.
