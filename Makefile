@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest vendor chromium system-packages migrate clean
+.PHONY: run test lint bandit typecheck pytest vendor chromium system-packages migrate translations clean demo screenshots
 
 # Debian packages the app itself needs: Pango and HarfBuzz for WeasyPrint (report PDFs), and
 # fonts for every script the interface supports (Latin, Cyrillic: DejaVu; Thai: TLWG).
@@ -40,12 +40,26 @@ system-packages:
 migrate: $(VENV)/.runtime
 	$(BIN)/flask db upgrade
 
+# The .mo files the app reads, compiled from the committed .po files (the .mo files are not
+# committed: see docs/translating.md). Untranslated strings show in English.
+translations: $(VENV)/.runtime
+	$(BIN)/flask translate compile
+
 # The development server on the embedded SQLite database, reachable only from this machine.
 # Plain http on 127.0.0.1 is a secure context for the browser, so session cookies are not
 # marked Secure here; behind HTTPS in production they are (see docs/operating.md).
-run: migrate system-packages
-	$(BIN)/flask translate compile
+run: migrate system-packages translations
 	SESSION_COOKIE_SECURE=0 $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# A demo instance in the (empty) development database: invented organisations, people and
+# incidents; prints the passphrases once. Refuses a database in use (docs/demo.md).
+demo: migrate
+	COLLATERAL_DEMO=1 $(BIN)/flask demo load
+
+# docs/screenshots/*.png from a temporary demo instance, in Debian's Chromium.
+screenshots: $(VENV)/.dev chromium system-packages
+	$(BIN)/flask translate compile
+	$(BIN)/python scripts/screenshots.py
 
 # Debian's Chromium for the browser tests, installed only when missing (never `playwright install`).
 chromium:
@@ -54,13 +68,18 @@ chromium:
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-lint: $(VENV)/.dev
+# Security lint of the app: any medium or high finding fails, unless the line says why it is
+# safe with `# nosec BXXX - reason`.
+bandit: $(VENV)/.dev
+	$(BIN)/bandit --quiet --recursive app --severity-level medium
+
+lint: $(VENV)/.dev bandit
 	$(BIN)/ruff check .
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-pytest: $(VENV)/.dev chromium system-packages
+pytest: $(VENV)/.dev chromium system-packages translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

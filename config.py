@@ -69,10 +69,19 @@ class Config:
     MAX_ATTACHMENT_BYTES = _int("MAX_ATTACHMENT_MIB", 20) * 1024 * 1024
     # The neutral page the quick-exit control leaves for.
     QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.bbc.com/weather")
+    # Marks a demo instance: only then does `flask demo load` run (and only on an empty
+    # database). A production instance never sets COLLATERAL_DEMO.
+    DEMO = os.environ.get("COLLATERAL_DEMO", "").strip().lower() in ("1", "true", "yes")
+
+    # Folder of the PostgreSQL client programs for `flask backup` (default: the newest found).
+    PG_BIN_DIR = os.environ.get("PG_BIN_DIR") or None
 
     # Application log: stderr always; also this file when set. Never request bodies.
     LOG_FILE = os.environ.get("LOG_FILE") or None
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # E-mail and IP addresses, ids and tokens scrubbed from every log line, no request lines.
+    # 0 turns this off: only for debugging on a machine without real data.
+    LOG_PRIVACY = os.environ.get("LOG_PRIVACY", "1") != "0"
 
     LANGUAGES = ("en", "es", "fr", "pt", "ru", "th")
     BABEL_DEFAULT_LOCALE = "en"

@@ -14,9 +14,11 @@ worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 # No access log: request lines carry paths with record ids and client addresses, and this
-# app's users can be endangered by either. Errors still go to stderr.
+# app's users can be endangered by either. Errors still go to stderr, through the app's log
+# filter (app/logprivacy.py), which scrubs addresses, ids and tokens from gunicorn's lines too.
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "warning")
 # The workers' heartbeat files in RAM: a slow disk must not make gunicorn kill workers.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+SHM = "/dev/shm"  # noqa: S108 - only gunicorn's own heartbeat files go there
+worker_tmp_dir = SHM if os.path.isdir(SHM) else None

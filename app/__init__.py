@@ -15,13 +15,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, Config
 
-from . import cli, errors, i18n, security
+from . import cli, errors, i18n, inputs, labels, limits, logprivacy, payload, security
 from .extensions import csrf, db, login_manager, migrate
 
 
 def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
     app = Flask(__name__, instance_path=str(ROOT / "instance"),
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.json = payload.JSONProvider(app)
     app.config.from_object(config_class)
     app.config.update(overrides)
     # instance/ holds the SQLite database and the secret key: the app's user only.
@@ -37,8 +38,11 @@ def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    limits.init_app(app)
+    inputs.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
+    labels.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
@@ -73,8 +77,9 @@ def create_app(config_class: type[Config] = Config, **overrides: Any) -> Flask:
 
 
 def _logging(app: Flask) -> None:
-    """Log to stderr, and to LOG_FILE when set. What is logged: methods, paths, statuses,
-    error types and places; never bodies, never exception messages (see app/errors.py)."""
+    """Log to stderr, and to LOG_FILE when set. What is logged: error types and places;
+    never bodies, never exception messages (see app/errors.py); no request lines; and no
+    e-mail or IP address, id or token anywhere (app/logprivacy.py, unless LOG_PRIVACY=0)."""
     app.logger.setLevel(app.config["LOG_LEVEL"])
     target = app.config.get("LOG_FILE")
     if target and not any(getattr(h, "baseFilename", None) == str(Path(target).resolve())
@@ -84,6 +89,7 @@ def _logging(app: Flask) -> None:
         for name in ("app", "werkzeug", "gunicorn.error", "gunicorn.access"):
             logging.getLogger(name).addHandler(handler)
         logging.getLogger("app").setLevel(app.config["LOG_LEVEL"])
+    logprivacy.install(app.config["LOG_PRIVACY"])
 
 
 def _instance_secret(path: Path) -> str:

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app, url_for
 from flask.cli import AppGroup
 
+from app.backup.commands import backup
+from app.demo.cli import demo
 from app.extensions import db
 from app.models import (
     Collective,
@@ -34,20 +36,39 @@ ROOT = Path(__file__).resolve().parent.parent
 POT = ROOT / "messages.pot"
 TRANSLATIONS = ROOT / "translations"
 
-translate = AppGroup("translate", help="Extract, add, update and compile translations.")
+translate = AppGroup("translate", help="Extract, add, update, check and compile translations "
+                                      "(docs/translating.md).")
 
 
-def _babel(*args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args],  # noqa: S603
-                            check=False)
+def _babel(*args: str, quiet: bool = False) -> None:
+    result = subprocess.run([sys.executable, "-m", "babel.messages.frontend",  # noqa: S603
+                             *(["--quiet"] if quiet else []), *args], check=False)
     if result.returncode:
         raise click.ClickException(f"pybabel {args[0]} failed")
 
 
 def _extract(output: Path = POT) -> None:
-    _babel("extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-o", str(output),
-           "--no-location", "--sort-output", "--project", "Collateral", str(ROOT / "app"),
-           str(ROOT / "templates"))
+    from app import catalogs
+
+    try:
+        catalogs.extract(output, ROOT)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _not_fuzzy(lang: str) -> None:
+    """pybabel marks a new catalogue's header fuzzy, and compile then skips the whole file:
+    the header is ours, not a translation to review."""
+    from babel.messages.pofile import write_po
+
+    from app import catalogs
+
+    path = catalogs.po_path(lang)
+    catalog = catalogs.read(path, lang)
+    if catalog.fuzzy:
+        catalog.fuzzy = False
+        with path.open("wb") as handle:
+            write_po(handle, catalog, sort_output=True, width=100)
 
 
 @translate.command("extract")
@@ -62,23 +83,60 @@ def extract(output: Path) -> None:
 def init(lang: str) -> None:
     """Start a new language, e.g. `flask translate init es`."""
     _extract()
-    _babel("init", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", lang)
+    _babel("init", "-i", str(POT), "-d", str(TRANSLATIONS), "-l", lang, "-w", "100")
+    _not_fuzzy(lang)
 
 
 @translate.command("update")
 def update() -> None:
     """Bring every language up to date with the source strings."""
     _extract()
-    _babel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-fuzzy-matching")
+    # No fuzzy matching: a guessed translation of a changed sentence is worse than none.
+    _babel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-fuzzy-matching",
+           "--ignore-obsolete", "-w", "100")
+
+
+@translate.command("check")
+@click.argument("langs", nargs=-1)
+@click.option("--limit", type=int, default=40, show_default=True,
+              help="How many problems to list per language (0: all).")
+def check(langs: tuple[str, ...], limit: int) -> None:
+    """Say what is missing or broken in a language's catalogue (all languages by default):
+    untranslated, fuzzy, missing (run `update`) or with changed placeholders."""
+    from app import catalogs
+    from app.vocab import load
+
+    template = catalogs.current_template()
+    failed = False
+    for lang in langs or catalogs.TARGETS:
+        problems = catalogs.check_language(lang, template, load())
+        messages = sum(1 for m in template if m.id)
+        if not problems:
+            click.echo(f"{lang}: complete ({messages} messages).")
+            continue
+        failed = True
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(catalogs.summary(problems)
+                                                              .items()))
+        click.echo(f"{lang}: {len(problems)} of {messages} messages need work ({counts}).")
+        for problem in problems[:limit] if limit else problems:
+            click.echo(f"  {problem}")
+        if limit and len(problems) > limit:
+            click.echo(f"  … and {len(problems) - limit} more (--limit 0 lists all)")
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
 @translate.command("compile")
 def compile_() -> None:
-    """Compile .po files to the .mo files the app reads."""
-    if not any(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
+    """Compile .po files to the .mo files the app reads (untranslated strings stay English)."""
+    langs = sorted(p.parent.parent.name for p in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"))
+    if not langs:
         click.echo("No translations yet: `flask translate init LANG` starts one.")
         return
-    _babel("compile", "-d", str(TRANSLATIONS))
+    # Quiet: pybabel's statistics count an empty plural entry as translated;
+    # `flask translate check` is the real count.
+    _babel("compile", "-d", str(TRANSLATIONS), quiet=True)
+    click.echo(f"Compiled: {', '.join(langs)}.")
 
 
 org = AppGroup("org", help="Create organisations and recover one with its recovery code.")
@@ -275,5 +333,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(org)
     app.cli.add_command(collective)
     app.cli.add_command(extracts)
+    app.cli.add_command(backup)
+    app.cli.add_command(demo)
     app.cli.add_command(audit_cli)
     app.cli.add_command(retention_cli)

@@ -13,12 +13,14 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from app.extensions import db
+from app.i18n import ERROR_PAGE
 
 log = logging.getLogger(__name__)
 
 
 def _wants_json() -> bool:
-    if request.path.startswith("/api/"):
+    # The API, and any client that sent JSON (the page scripts' endpoints under /auth/, /org/).
+    if request.path.startswith("/api/") or request.is_json:
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > \
@@ -31,6 +33,8 @@ def _reason(error: HTTPException) -> str:
         403: _("You do not have permission to do that."),
         404: _("There is nothing at this address."),
         405: _("This address does not accept that kind of request."),
+        409: _("Someone else changed this in the meantime."),
+        410: _("This is no longer available."),
         413: _("What you sent is too large."),
         429: _("Too many attempts. Please wait and try again."),
         503: _("The service is briefly unavailable. Nothing you saved is lost; "
@@ -43,6 +47,7 @@ def _reason(error: HTTPException) -> str:
 def render_error(error: HTTPException, detail: str | None = None) -> tuple[Response | str, int]:
     code = error.code or 500
     reason = _reason(error)
+    request.environ[ERROR_PAGE] = True
     if _wants_json():
         return jsonify(error=reason, detail=detail, status=code), code
     return render_template("errors/error.html", code=code, reason=reason, detail=detail), code
@@ -56,7 +61,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response | str, int]:
-        return render_error(error)
+        # A description given at abort() is a sentence written for the person (translated);
+        # Werkzeug's own default descriptions are not, and are not shown.
+        custom = error.description if error.description != type(error).description else None
+        return render_error(error, custom)
 
     @app.errorhandler(OperationalError)
     def database_down(error: OperationalError) -> tuple[Response | str, int]:

@@ -2,16 +2,46 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
 
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.crypto import CryptoError, b64u_decode, check_envelope, load_public_raw
+from app.inputs import has_control
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
 MAX_TEXT = 200
+
+
+def loads(text: str | bytes) -> Any:
+    """json.loads for what a request carries. Nesting deep enough to exhaust the parser's
+    stack raises RecursionError, which is not one of JSON's own errors (it made a 500 on every
+    JSON endpoint and field): here it is a JSONDecodeError like any other bad JSON."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
+
+class JSONProvider(DefaultJSONProvider):
+    """request.get_json() through `loads`, so a too-deep body is simply not JSON."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads(s)
+
+
+def _encodable(text: str) -> bool:
+    """False for a lone surrogate ("\\ud800" in JSON), which no database can store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class BadInput(ValueError):
@@ -48,8 +78,12 @@ class Payload:
             return None
         if not isinstance(value, str) or not value.strip():
             raise BadInput(_("This must be text."), self._name(key))
+        if has_control(value) or not _encodable(value):
+            raise BadInput(_("This holds a control character or a broken character, which is "
+                             "never part of what anyone types."), self._name(key))
         if len(value) > max_len:
-            raise BadInput(_("This is too long (at most %(n)d characters).", n=max_len),
+            raise BadInput(ngettext("This is too long (at most %(num)d character).",
+                                    "This is too long (at most %(num)d characters).", max_len),
                            self._name(key))
         return value.strip()
 

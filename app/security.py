@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,5 +72,16 @@ def set_headers(response: Response) -> Response:
     return response
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is `Secure` whenever the request came over HTTPS (directly, or
+    through PROXY_COUNT proxies that say so in X-Forwarded-Proto), whatever
+    SESSION_COOKIE_SECURE says; that setting (default on) makes it Secure always."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
+            has_request_context() and request.is_secure)
+
+
 def init_app(app: Flask) -> None:
     app.after_request(set_headers)
+    app.session_interface = SessionCookies()

@@ -2,7 +2,8 @@
 # Installs the pinned third-party browser code and copies it into static/vendor/ (make vendor).
 #
 #   bash scripts/vendor.sh          install from scripts/vendor/package-lock.json, rewrite static/vendor
-#   bash scripts/vendor.sh --check  verify static/vendor against its MANIFEST (no npm needed)
+#                                   and tests/browser/vendor
+#   bash scripts/vendor.sh --check  verify both against their MANIFESTs (no npm needed)
 #
 # The copied files are committed, so running the app never needs npm. Versions are pinned exactly
 # in scripts/vendor/package.json and the lock file; `npm ci` installs exactly the locked tree into a
@@ -18,27 +19,39 @@
 #   @zxcvbn-ts/language-en (passphrase strength meter): esbuild bundles them, with their own
 #   dependencies (fastest-levenshtein, @zxcvbn-ts/dictionary-compression), into one ES module.
 #   language-en's word lists are left out (see scripts/vendor/zxcvbn-entry.js).
+# - axe-core (accessibility rules), test-only: copied unchanged to tests/browser/vendor/, which
+#   the app never serves (the browser tests inject it with Playwright). It has its own MANIFEST.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 spec="$root/scripts/vendor"
 out="$root/static/vendor"
 manifest="$out/MANIFEST"
+test_out="$root/tests/browser/vendor"
+test_manifest="$test_out/MANIFEST"
 
 sha256() { sha256sum "$1" | cut -d' ' -f1; }
 
-if [ "${1:-}" = "--check" ]; then
-    [ -f "$manifest" ] || { echo "vendor: $manifest is missing" >&2; exit 1; }
-    status=0
+# check DIR: every file its MANIFEST lists is there with the recorded hash.
+check() {
+    local dir=$1 name=${1#"$root/"} status=0
+    [ -f "$dir/MANIFEST" ] || { echo "vendor: $name/MANIFEST is missing" >&2; return 1; }
     while IFS=$'\t' read -r path _package _version hash; do
         case "$path" in ''|'#'*) continue ;; esac
-        if [ ! -f "$out/$path" ]; then
-            echo "vendor: missing static/vendor/$path" >&2; status=1
-        elif [ "$(sha256 "$out/$path")" != "$hash" ]; then
-            echo "vendor: static/vendor/$path does not match its MANIFEST hash" >&2; status=1
+        if [ ! -f "$dir/$path" ]; then
+            echo "vendor: missing $name/$path" >&2; status=1
+        elif [ "$(sha256 "$dir/$path")" != "$hash" ]; then
+            echo "vendor: $name/$path does not match its MANIFEST hash" >&2; status=1
         fi
-    done <"$manifest"
-    [ "$status" = 0 ] && echo "vendor: static/vendor matches MANIFEST"
+    done <"$dir/MANIFEST"
+    [ "$status" = 0 ] && echo "vendor: $name matches MANIFEST"
+    return "$status"
+}
+
+if [ "${1:-}" = "--check" ]; then
+    status=0
+    check "$out" || status=1
+    check "$test_out" || status=1
     exit "$status"
 fi
 [ $# -eq 0 ] || { echo "usage: $0 [--check]" >&2; exit 2; }
@@ -71,6 +84,7 @@ zxcommon_v=$(version @zxcvbn-ts/language-common)
 zxen_v=$(version @zxcvbn-ts/language-en)
 zxdict_v=$(version @zxcvbn-ts/dictionary-compression)
 leven_v=$(version fastest-levenshtein)
+axe_v=$(version axe-core)
 
 rm -rf "$out/hash-wasm" "$out/hpke-core" "$out/zxcvbn"
 mkdir -p "$out/hash-wasm" "$out/hpke-core" "$out/zxcvbn"
@@ -123,4 +137,18 @@ fi
     row zxcvbn/zxcvbn.esm.js @zxcvbn-ts/core "$zxcvbn_v"
 } >"$manifest"
 
-echo "vendor: wrote static/vendor (hash-wasm $hashwasm_v, @hpke/core $hpke_v, @hpke/common $common_v, @zxcvbn-ts/core $zxcvbn_v)"
+# Test-only: axe-core for the accessibility tests (tests/browser/test_accessibility.py).
+mkdir -p "$test_out"
+rm -f "$test_out/axe.min.js" "$test_out/LICENSE.axe-core"
+cp "$nm/axe-core/axe.min.js" "$test_out/axe.min.js"
+cp "$nm/axe-core/LICENSE" "$test_out/LICENSE.axe-core"
+{
+    echo "# Test-only third-party files in tests/browser/vendor: never served by the app."
+    echo "# Written by scripts/vendor.sh; do not edit. Check: bash scripts/vendor.sh --check"
+    printf '# path\tpackage\tversion\tsha256\n'
+    row() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(sha256 "$test_out/$1")"; }
+    row LICENSE.axe-core axe-core "$axe_v"
+    row axe.min.js axe-core "$axe_v"
+} >"$test_manifest"
+
+echo "vendor: wrote static/vendor (hash-wasm $hashwasm_v, @hpke/core $hpke_v, @hpke/common $common_v, @zxcvbn-ts/core $zxcvbn_v) and tests/browser/vendor (axe-core $axe_v)"

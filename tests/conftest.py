@@ -23,6 +23,7 @@ from app.extensions import db
 from config import TestConfig, database_url
 from tests.actors import Browser
 from tests.people import make_coordinator
+from tests.world import World, build, sqlite_savepoints
 
 
 def backend() -> str:
@@ -105,6 +106,23 @@ def new_browser(app: Flask) -> Callable[[str], Browser]:
 def coordinator(runner: FlaskCliRunner, new_browser: Callable[[str], Browser]) -> Browser:
     """The first coordinator of "Red Umbrella", registered (with the org keys) and logged in."""
     return make_coordinator(runner, new_browser)
+
+
+@pytest.fixture(scope="session")
+def world() -> Iterator[tuple[Flask, World]]:
+    """Two organisations with every kind of object a URL can name (tests/world.py), built once
+    per run on a database of its own. Tests push `app.app_context()` and send requests inside
+    `world.rolled_back()`, so they leave it as they found it."""
+    with fresh_database("world") as url:
+        migrate_to_head(url)
+        app = make_app(url)
+        with app.app_context():
+            if backend() == "sqlite":
+                sqlite_savepoints(db.engine)
+            built = build(app)
+        yield app, built
+        with app.app_context():
+            db.engine.dispose()
 
 
 def dump_tables() -> bytes:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import stat
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +143,44 @@ def test_translate_extract_finds_template_and_python_strings(runner: Any, tmp_pa
     text = pot.read_text(encoding="utf-8")
     assert 'msgid "Quick exit"' in text  # templates/base.html
     assert 'msgid "What you sent is too large."' in text  # app/errors.py
+
+
+def test_a_refusal_says_why(coordinator: Any, client: FlaskClient) -> None:
+    """The sentence given at abort() reaches the person; a JSON client gets JSON."""
+    response = coordinator.get(f"/reports/collectives/{uuid.uuid4()}")
+    assert response.status_code == 404
+    assert "no collective with this address that you may see" in response.get_data(True)
+    client.get("/")
+    refused = client.post("/auth/prelogin", json={"email": "a@b.cd"})  # no CSRF token
+    assert refused.status_code == 400 and refused.json
+    assert "did not come from this site" in refused.json["detail"]
+
+
+def test_control_characters_are_refused_with_a_reason(coordinator: Any) -> None:
+    """Found by the hostile-input tests: a NUL in a form field or JSON text was stored (and
+    is a 500 on PostgreSQL)."""
+    form = coordinator.post_form("/incidents/terms", {"list_name": "actors",
+                                                      "label": "Unit\x007"})
+    assert form.status_code == 400 and "control character" in form.get_data(as_text=True)
+    query = coordinator.get("/incidents", query_string={"country": "\x1b[2J"})
+    assert query.status_code == 400
+    for text in ("a\x00b", "\ud800"):
+        refused = coordinator.client.post(
+            "/auth/prelogin", data=json.dumps({"email": f"{text}@b.cd"}),
+            content_type="application/json", headers={"X-CSRFToken": coordinator.csrf})
+        assert refused.status_code == 400 and refused.json
+        assert refused.json["field"] == "email" and "control character" in refused.json["error"]
+    fine = coordinator.post_form("/incidents/terms", {"list_name": "actors",
+                                                      "label": "Unit 7", "description": "a\r\n\tb"})
+    assert fine.status_code == 302
+
+
+@pytest.mark.parametrize("part", ['Content-Disposition: form-data\r\n\r\nx',
+                                  'Content-Disposition: form-data; filename="f"\r\n\r\nx'])
+def test_a_form_part_without_a_name_is_refused(client: FlaskClient, part: str) -> None:
+    """Found by schemathesis: Flask-WTF's CSRF check failed with a 500 on such a part."""
+    body = f"--b\r\n{part}\r\n--b--\r\n".encode()
+    response = client.post("/auth/login", data=body,
+                           content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 400
+    assert "has no name" in response.get_data(as_text=True)

@@ -140,7 +140,9 @@ def test_bad_envelopes_are_refused(outreach: Browser, why: str, envelope: Any,
 
 @pytest.mark.parametrize("coded,field", [
     ({"kinds": ["unknown_kind"]}, "kinds"), ({"month": "2999-12"}, "month"),
-    ({"month": "March"}, "month"), ({"amount_confiscated": "-5"}, "amount_confiscated"),
+    ({"month": "March"}, "month"), ({"month": "2026-03\n"}, "month"),
+    ({"month": "２０２６-03"}, "month"),  # found by the hostile-input tests: both were stored
+    ({"amount_confiscated": "-5"}, "amount_confiscated"),
     ({"currency": "XYZ"}, "currency"), ({"country": "QQ"}, "country"),
     ({"region": "FR-75"}, "region"), ({"people_affected": 0}, "people_affected"),
     ({"days_detained": -1}, "days_detained"), ({"consent": "everyone"}, "consent"),
@@ -350,3 +352,12 @@ def test_code_sets_follow_every_edit(coordinator: Browser) -> None:
     stored = db.session.scalar(sa.select(Incident))
     assert stored is not None
     assert stored.kinds_set == " deportation eviction " and stored.groups_set == " trans "
+
+
+@pytest.mark.parametrize("path", ["/incidents", "/api/v1/incidents", "/api/v1/incidents/sealed",
+                                  "/org/audit"])
+@pytest.mark.parametrize("page", ["99999999999999999999", "-99999999999999999999", "x"])
+def test_any_page_number_is_a_page(coordinator: Browser, path: str, page: str) -> None:
+    """Found by the hostile-input tests: a page number too large for OFFSET was a 500."""
+    response = coordinator.get(path, query_string={"page": page})
+    assert response.status_code == 200

@@ -75,6 +75,7 @@ def test_published_report_counts_only_consented_incidents(coordinator: Browser,
 @pytest.mark.parametrize("args,message", [
     ({"from": "2025-06", "to": "2025-01"}, "ends (2025-01) before it starts"),
     ({"from": "2025-13", "to": "2025-12"}, "write the month as YYYY-MM"),
+    ({"from": "２０２５-01", "to": "２０２５-12"}, "write the month as YYYY-MM"),
     ({"from": "2025-01"}, "Give both the first and the last month"),
     ({"kinds": "nope"} | YEAR, "Unknown code"),
     ({"country": "XX"} | YEAR, "Unknown code"),

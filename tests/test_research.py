@@ -253,3 +253,26 @@ def test_no_free_text_or_sealed_tier_in_any_extract(coordinator: Browser,
     text = open_export(service.file_for(_user(researcher), extract, "data").read_bytes(),
                        researcher.private_key, researcher.user_id).decode()
     assert "own-7" in text  # the organisation's code travels, its free-text label does not
+
+
+def test_an_expired_extract_says_so(coordinator: Browser, researcher: Browser) -> None:
+    add_incidents(org_of(), 300, random.Random(8))
+    request = service.create_request(_user(researcher), _form())
+    service.decide(_user(coordinator), request, True, "")
+    db.session.commit()
+    extract = service.extract_of(request)
+    assert extract is not None
+    service.purge(utcnow() + timedelta(days=31))
+    db.session.commit()
+    gone = researcher.get(f"/research/extracts/{extract.pid}/data")
+    assert gone.status_code == 410
+    page = gone.get_data(as_text=True)
+    assert "no longer available" in page and "has expired and its files were deleted" in page
+    assert "Something went wrong" not in page
+
+
+@pytest.mark.parametrize("month", ["２０２５-01", "2025-1"])
+def test_months_are_written_in_ascii_digits(researcher: Browser, month: str) -> None:
+    add_incidents(org_of(), 30, random.Random(1), consent="research")
+    with pytest.raises(BadInput, match="Write the month as YYYY-MM"):
+        service.create_request(_user(researcher), _form(**{"from": month, "to": month}))

@@ -3,13 +3,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Response, flash, jsonify, redirect, render_template, session, url_for
+from flask import Response, current_app, flash, jsonify, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import audit
 from app.auth import service as auth
-from app.auth import totp
+from app.auth import sessions, totp
 from app.auth.access import current_membership, json_body, json_endpoint, login_required
 from app.crypto import b64u_encode
 from app.extensions import db
@@ -20,7 +20,6 @@ from app.security import runs_argon2
 from . import bp
 from .forms import CodeForm
 
-ENROLMENT = "totp_enrolment"
 NEW_SALT = "new_salt"
 
 
@@ -42,8 +41,7 @@ def index() -> str:
 def two_factor() -> Any:
     if current_user.totp_secret:
         return render_template("account/two_factor.html", enrolled=True, form=CodeForm())
-    secret = session.get(ENROLMENT) or totp.new_secret()
-    session[ENROLMENT] = secret
+    secret = _enrolment_secret()
     form = CodeForm()
     if form.validate_on_submit():
         step = totp.matching_step(secret, form.code.data)
@@ -52,7 +50,6 @@ def two_factor() -> Any:
         else:
             current_user.totp_secret = secret
             current_user.totp_last_step = step
-            session.pop(ENROLMENT, None)
             audit.record("2fa_enabled", org=_org(), actor=current_user, object_type="user",
                          object_id=current_user.pid)
             db.session.commit()
@@ -65,10 +62,17 @@ def two_factor() -> Any:
 @bp.get("/2fa/qr.svg")
 @login_required
 def two_factor_qr() -> Response:
-    secret = session.get(ENROLMENT)
-    if not secret or current_user.totp_secret:
+    if current_user.totp_secret:
         return Response(status=404)
-    return Response(totp.qr_svg(secret, current_user.email), mimetype="image/svg+xml")
+    return Response(totp.qr_svg(_enrolment_secret(), current_user.email),
+                    mimetype="image/svg+xml")
+
+
+def _enrolment_secret() -> str:
+    login = sessions.current()
+    assert login is not None  # login_required
+    return totp.enrolment_secret(current_app.config["SECRET_KEY"], login.token_hash,
+                                 current_user.pid)
 
 
 @bp.post("/2fa/disable")

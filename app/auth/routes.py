@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Response, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app import audit
@@ -36,7 +37,9 @@ def _refused() -> tuple[Response, int]:
 
 
 def _throttled(minutes: int) -> tuple[Response, int]:
-    return jsonify(error=_("Too many failed attempts. Try again in %(n)d minutes.", n=minutes),
+    return jsonify(error=ngettext("Too many failed attempts. Try again in %(num)d minute.",
+                                  "Too many failed attempts. Try again in %(num)d minutes.",
+                                  minutes),
                    field=None, retry_after_minutes=minutes), 429
 
 

@@ -17,6 +17,7 @@ from flask import current_app, request, session
 
 from app.crypto import b64u_encode
 from app.extensions import db
+from app.i18n import SESSION_KEY as LANG
 from app.models import LoginSession, Organisation, User, utcnow
 
 SID = "sid"
@@ -30,14 +31,21 @@ def _hash(token: str) -> str:
 
 
 def start(user: User, org: Organisation | None) -> LoginSession:
+    # A login in a browser that is still logged in ends the earlier session: its token (in a
+    # cookie value that may have been copied) opens nothing any more.
+    previous = current()
+    if previous is not None:
+        end(previous, "replaced")
     token = secrets.token_urlsafe(32)
     now = utcnow()
     row = LoginSession(token_hash=_hash(token), user_id=user.id, org_id=org.id if org else None,
                        session_key=b64u_encode(os.urandom(32)), created_at=now, last_seen_at=now,
                        expires_at=now + current_app.config["PERMANENT_SESSION_LIFETIME"])
     db.session.add(row)
-    # A new cookie session: nothing from before the login (e.g. a half-done 2FA) survives.
-    session.clear()
+    # A new cookie session with a new token: nothing from before the login (a half-done 2FA,
+    # the CSRF token, a token planted by someone else) survives, except the language picked
+    # on the login page.
+    _clear_keeping_language()
     session[SID] = token
     session.permanent = True
     request.environ[CACHE] = row
@@ -80,8 +88,17 @@ def end_current(reason: str) -> None:
     row = current()
     if row is not None:
         end(row, reason)
-    session.clear()
+    _clear_keeping_language()
     request.environ[CACHE] = None
+
+
+def _clear_keeping_language() -> None:
+    """Empty the cookie session but keep the language choice (app/i18n.py), so that logging
+    in or out does not switch the page to another language. Quick exit clears everything."""
+    lang = session.get(LANG)
+    session.clear()
+    if isinstance(lang, str):
+        session[LANG] = lang
 
 
 def end_all(user: User, reason: str) -> int:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import io
 import time
 
 import pyotp
 import segno
+from flask_babel import gettext as _
 
 from app.models import User
 
@@ -14,8 +18,16 @@ ISSUER = "Collateral"
 STEP = 30
 
 
-def new_secret() -> str:
-    return pyotp.random_base32()
+def enrolment_secret(server_key: str, session_token_hash: str, user_pid: str) -> str:
+    """The secret offered while a member enrols, derived from this login session.
+
+    Deriving it (instead of keeping it in the cookie session) leaves nothing to lose when a
+    slower response of an earlier page rewrites the cookie, and keeps the unconfirmed secret
+    out of the browser. It is the same on every page load of one login, new at the next.
+    """
+    mac = hmac.new(server_key.encode(), f"totp-enrolment:{session_token_hash}:{user_pid}".encode(),
+                   hashlib.sha256).digest()
+    return base64.b32encode(mac[:20]).decode()
 
 
 def qr_svg(secret: str, email: str) -> str:
@@ -23,7 +35,7 @@ def qr_svg(secret: str, email: str) -> str:
     uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
     out = io.BytesIO()
     segno.make(uri, error="m").save(out, kind="svg", scale=5, border=2, xmldecl=False,
-                                    svgns=True, title="QR code for your authenticator app")
+                                    svgns=True, title=str(_("QR code for your authenticator app")))
     return out.getvalue().decode()
 
 

@@ -9,12 +9,14 @@ from typing import Any
 
 from flask import Response, abort, current_app, jsonify, request, send_from_directory, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.auth.access import current_org, json_body, role_required
 from app.extensions import db
 from app.models import Incident, Role
-from app.payload import BadInput
+from app.paging import page_number
+from app.payload import BadInput, loads
 from app.vocab import load
 
 from . import api, choices, service
@@ -52,7 +54,8 @@ def vocab() -> Any:
     org = current_org()
     lists = {}
     for name, terms in load().lists.items():
-        entries = [{"code": t.code, "label": _(t.label), "description": _(t.description),
+        entries = [{"code": t.code, "label": choices.term_label(name, t),
+                    "description": choices.term_description(name, t),
                     **({"typical_p": list(t.typical_p)} if name == "kinds" else {})}
                    for t in terms]
         if name in ("instruments", "actors"):
@@ -69,7 +72,7 @@ def vocab() -> Any:
 def incidents() -> Any:
     from .routes import _filters
 
-    number = max(1, request.args.get("page", 1, type=int) or 1)
+    number = page_number()
     size = min(MAX_PER_PAGE, max(1, request.args.get("per_page", 50, type=int) or 50))
     items, total = service.page(current_org(), _filters(), number, size)
     sealed_ok = service.can_read_sealed(membership())
@@ -83,7 +86,7 @@ def sealed_feed() -> Any:
     """The envelopes for the in-browser search, 2,000 at a time (key holders only)."""
     from .routes import _filters
 
-    number = max(1, request.args.get("page", 1, type=int) or 1)
+    number = page_number()
     size = min(SEARCH_PAGE, max(1, request.args.get("per_page", SEARCH_PAGE, type=int) or 1))
     items, total = service.sealed_feed(current_org(), _filters(), number, size)
     return jsonify(items=items, page=number, per_page=size, total=total)
@@ -133,7 +136,7 @@ def add_attachment(public_id: uuid.UUID) -> Any:
     service.require_sealed_tier(found)
     upload = request.files.get("file")
     try:
-        meta = json.loads(request.form.get("meta") or "{}")
+        meta = loads(request.form.get("meta") or "{}")
     except json.JSONDecodeError:
         meta = None
     if upload is None or not isinstance(meta, dict):
@@ -186,8 +189,9 @@ def import_incidents() -> Any:
         except (BadInput, service.Conflict) as exc:
             problems[str(number)] = {getattr(exc, "field", None) or "row": [exc.message]}
     if problems:
-        return jsonify(error=_("Nothing was imported: %(n)d rows need attention.",
-                               n=len(problems)), rows=problems, field=None), 400
+        return jsonify(error=ngettext("Nothing was imported: %(num)d row needs attention.",
+                                      "Nothing was imported: %(num)d rows need attention.",
+                                      len(problems)), rows=problems, field=None), 400
     for record_id, coded, sealed in checked:
         service.create(org, current_user, record_id, coded, sealed, [])
     return jsonify(status="ok", imported=len(checked)), 201

@@ -8,12 +8,11 @@ from functools import cache
 
 import pycountry
 import sqlalchemy as sa
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask_babel import get_locale, pgettext
 
 from app.extensions import db
 from app.models import Organisation, OrgTerm
-from app.vocab import load
+from app.vocab import Term, context, load
 
 
 def _lang() -> str:
@@ -64,7 +63,7 @@ def org_terms(org: Organisation, list_name: str) -> list[OrgTerm]:
 
 def vocab_choices(name: str, org: Organisation | None = None) -> list[tuple[str, str]]:
     """(code, translated label) pairs, with the organisation's own terms for extensible lists."""
-    pairs = [(t.code, _(t.label)) for t in load().lists[name]]
+    pairs = [(t.code, term_label(name, t)) for t in load().lists[name]]
     if org is not None and name in ("instruments", "actors"):
         pairs += [(t.code, t.label) for t in org_terms(org, name)]
     return pairs
@@ -77,4 +76,13 @@ def label(name: str, code: str | None, org: Organisation | None = None) -> str:
 
 
 def descriptions(name: str) -> dict[str, str]:
-    return {t.code: _(t.description) for t in load().lists[name]}
+    return {t.code: term_description(name, t) for t in load().lists[name]}
+
+
+def term_label(name: str, term: Term) -> str:
+    """A vocabulary label in the reader's language (extracted by app.vocab.extract_vocab)."""
+    return str(pgettext(context(name), term.label))
+
+
+def term_description(name: str, term: Term) -> str:
+    return str(pgettext(context(name), term.description))

@@ -26,7 +26,8 @@ from app.models import Organisation
 
 from . import choices
 
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# ASCII digits only (\d would take other scripts' digits) and fullmatch (a $ lets "\n" through).
+MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 EARLIEST_YEAR = 1990
 
 
@@ -64,7 +65,7 @@ class IncidentForm(FlaskForm):  # type: ignore[misc]
                          validators=[Optional()], filters=[lambda v: v.strip().upper() or None
                                                            if isinstance(v, str) else v])
     month = StringField(_l("Month"), validators=[InputRequired()],
-                        render_kw={"type": "month", "placeholder": "YYYY-MM"})
+                        render_kw={"type": "month", "placeholder": _l("YYYY-MM")})
     work_setting = SelectField(_l("Work setting"), validators=[InputRequired()])
     groups = MultiCheckboxField(_l("Groups affected (optional)"))
     people_affected = IntegerField(_l("People affected"), default=1, validators=[
@@ -104,7 +105,7 @@ class IncidentForm(FlaskForm):  # type: ignore[misc]
         self.status.choices = vc("statuses")
 
     def validate_month(self, field: Any) -> None:
-        match = MONTH.match(field.data or "")
+        match = MONTH.fullmatch(field.data or "")
         if not match:
             raise ValidationError(_l("Write the month as YYYY-MM, for example 2026-03."))
         now = datetime.now(UTC)

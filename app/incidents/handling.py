@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.auth.access import current_membership
 from app.extensions import db
 from app.models import Incident, Membership
-from app.payload import BadInput
+from app.payload import BadInput, loads
 
 from . import service
 
@@ -68,7 +68,7 @@ def refusals(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def json_list(text: str | None, what: str) -> list[Any]:
     try:
-        value = json.loads(text or "[]")
+        value = loads(text or "[]")
     except json.JSONDecodeError:
         value = None
     if not isinstance(value, list):

@@ -26,10 +26,11 @@ from app import audit
 from app.auth.access import current_org, role_required
 from app.extensions import db
 from app.models import Incident, OrgTerm, Role, User
+from app.paging import page_number
 from app.payload import BadInput
 from app.vocab import load
 
-from . import bp, choices, service
+from . import bp, choices, guidance, service
 from .forms import FilterForm, IncidentForm
 from .handling import (
     incident_or_404,
@@ -52,7 +53,7 @@ CODED_CSV_COLUMNS = ("kinds", "four_p", "instrument", "actors", "country", "regi
 
 def _filters() -> service.Filters:
     args = request.args
-    month = re.compile(r"^\d{4}-\d{2}$")
+    month = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
     def pick(name: str, allowed: tuple[str, ...] | None = None) -> str | None:
         value = (args.get(name) or "").strip()
@@ -64,8 +65,8 @@ def _filters() -> service.Filters:
     return service.Filters(
         kind=pick("kind", vocab.codes("kinds")), four_p=pick("four_p", vocab.codes("four_p")),
         actor=pick("actor"), country=(pick("country") or "").upper()[:2] or None,
-        month_from=pick("month_from") if month.match(args.get("month_from", "")) else None,
-        month_to=pick("month_to") if month.match(args.get("month_to", "")) else None,
+        month_from=pick("month_from") if month.fullmatch(args.get("month_from", "")) else None,
+        month_to=pick("month_to") if month.fullmatch(args.get("month_to", "")) else None,
         status=pick("status", vocab.codes("statuses")))
 
 
@@ -79,7 +80,7 @@ def labels_for(org: Any) -> dict[str, dict[str, str]]:
 @role_required(*ANY_MEMBER)
 def index() -> str:
     org = current_org()
-    number = max(1, request.args.get("page", 1, type=int) or 1)
+    number = page_number()
     filters = _filters()
     items, total = service.page(org, filters, number, PER_PAGE)
     return render_template(
@@ -108,8 +109,7 @@ def _form_page(form: IncidentForm, incident: Incident | None) -> str:
                 else url_for("incidents.new"))
     return render_template(
         "incidents/form.html", form=form, incident=incident,
-        help={name: choices.descriptions(name) for name in ("kinds", "four_p", "work_settings",
-                                                             "sources", "consent")},
+        help=guidance.form_help(),
         page={"record-id": record_id, "org-id": org.pid, "current-kv": org.current_kv,
               "version": incident.version if incident else 0, "post-url": post_url,
               "view-url-template": url_for("incidents.view", public_id=uuid.UUID(int=0))
@@ -225,7 +225,8 @@ def import_template() -> Response:
     writer.writerow(["raid;confiscation", "protection", "rescue_operation", "police",
                      "PT", "", "2026-03", "indoor_private", "documented_migrant;woman", "2",
                      "1850.00", "EUR", "", "firsthand", "aggregate", "false", "complete",
-                     "Example: describe what happened. This column is sealed in your browser.",
+                     _("Example: describe what happened. This column is sealed in your "
+                       "browser."),
                      "2026-03-14", "22:30", "", "", "", ""])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=collateral-import-template.csv"})
@@ -238,12 +239,13 @@ def import_template() -> Response:
 def terms() -> Any:
     org = current_org()
     error = None
+    error_field = "label"  # the field the message is about (linked from the error summary)
     if request.method == "POST":
         list_name = request.form.get("list_name", "")
         label = (request.form.get("label") or "").strip()
         code = "org_" + re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:56]
         if list_name not in ("instruments", "actors"):
-            error = _("Choose whether this is a measure or an actor.")
+            error, error_field = _("Choose whether this is a measure or an actor."), "list_name"
         elif not label or len(label) > 120 or code == "org_":
             error = _("Give it a name of at most 120 characters, with letters or digits.")
         elif db.session.scalar(sa.select(OrgTerm.id).where(
@@ -256,7 +258,7 @@ def terms() -> Any:
                          object_id=None, list=list_name, code=code)
             db.session.commit()
             return redirect(url_for("incidents.terms"))
-    return render_template("incidents/terms.html", error=error, org=org,
+    return render_template("incidents/terms.html", error=error, error_field=error_field, org=org,
                            instruments=choices.org_terms(org, "instruments"),
                            actors=choices.org_terms(org, "actors")), 400 if error else 200
 

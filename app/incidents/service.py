@@ -28,7 +28,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.payload import BadInput
+from app.payload import BadInput, loads
 from app.vocab import load
 
 from .forms import IncidentForm
@@ -189,7 +189,7 @@ def check_sealed(org: Organisation, envelope: Any, record_id: uuid.UUID | None =
                        "sealed")
     if isinstance(envelope, str):
         try:
-            envelope = json.loads(envelope)
+            envelope = loads(envelope)
         except json.JSONDecodeError as exc:
             raise BadInput(_("The sealed part is missing or damaged. Nothing was saved; "
                              "reload the page and try again."), "sealed") from exc
@@ -219,7 +219,7 @@ def check_sealed(org: Organisation, envelope: Any, record_id: uuid.UUID | None =
 def read_attachments(org: Organisation, meta_text: str | None,
                      files: dict[str, bytes]) -> list[NewAttachment]:
     try:
-        meta = json.loads(meta_text or "[]")
+        meta = loads(meta_text or "[]")
     except json.JSONDecodeError as exc:
         raise BadInput(_("The attachment list is damaged."), "attachments") from exc
     if not isinstance(meta, list) or len(meta) > 50:

@@ -33,6 +33,8 @@ class User(UserMixin, PublicIdMixin, db.Model):  # type: ignore[name-defined,mis
     totp_last_step: Mapped[int | None]  # the last accepted time step, so a code is used once
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The interface language the person chose (app/i18n.py); None: the browser's choice.
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", foreign_keys="Membership.user_id")

@@ -12,6 +12,7 @@ from app.audit_verify import verify_org
 from app.auth.access import current_org, json_body, json_endpoint, role_required
 from app.extensions import db
 from app.models import AuditEvent, Membership, MembershipStatus, Role, User
+from app.paging import page_number
 from app.payload import BadInput
 from app.retention import service as retention
 
@@ -216,7 +217,7 @@ def keys_rotate() -> Any:
 @role_required(COORD)
 def audit_log() -> str:
     org = current_org()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_number()
     events = db.session.execute(
         sa.select(AuditEvent, User.display_name, User.email)
         .outerjoin(User, AuditEvent.actor_id == User.id)

@@ -15,6 +15,7 @@ GAP = 8
 LABEL_WIDTH = 280
 PLOT_WIDTH = 330
 VALUE_WIDTH = 110
+CHAR_WIDTH = 8.0
 
 
 @dataclass(frozen=True)
@@ -35,19 +36,30 @@ class Chart:
     bars: list[Bar]
     horizontal: bool
     label_width: int = LABEL_WIDTH
+    table: str = ""  # the key of the report table with the same figures
 
 
-def horizontal(title: str, items: list[tuple[str, Cell]]) -> Chart:
+def label_width(labels: list[str]) -> int:
+    """Room for the longest label (at most 8 px a character at 13 px in DejaVu Sans, at most
+    the 34 characters the template keeps), so short labels do not leave the bars far from
+    the chart's title."""
+    longest = max((min(len(label), 34) for label in labels), default=0)
+    return max(80, min(LABEL_WIDTH, int(longest * CHAR_WIDTH) + 16))
+
+
+def horizontal(title: str, items: list[tuple[str, Cell]], table: str = "") -> Chart:
     """One bar per category, longest first in the caller's order."""
     top = max((c.value or 0 for _, c in items), default=0) or 1
-    bars = [Bar(label, cell, LABEL_WIDTH, i * (BAR_HEIGHT + GAP),
+    left = label_width([label for label, _ in items])
+    bars = [Bar(label, cell, left, i * (BAR_HEIGHT + GAP),
                 PLOT_WIDTH * (cell.value or 0) / top, BAR_HEIGHT)
             for i, (label, cell) in enumerate(items)]
-    return Chart(title, LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH,
-                 max(1, len(items)) * (BAR_HEIGHT + GAP), bars, True)
+    return Chart(title, left + PLOT_WIDTH + VALUE_WIDTH,
+                 max(1, len(items)) * (BAR_HEIGHT + GAP), bars, True, left, table=table)
 
 
-def columns(title: str, items: list[tuple[str, Cell]], height: int = 180) -> Chart:
+def columns(title: str, items: list[tuple[str, Cell]], height: int = 180,
+            table: str = "") -> Chart:
     """A column per month (the trend), labelled below."""
     width = max(1, len(items))
     step = min(48.0, 640 / width)
@@ -56,4 +68,4 @@ def columns(title: str, items: list[tuple[str, Cell]], height: int = 180) -> Cha
     bars = [Bar(label, cell, 10 + i * step, 20 + plot * (1 - (cell.value or 0) / top),
                 step * 0.7, plot * (cell.value or 0) / top)
             for i, (label, cell) in enumerate(items)]
-    return Chart(title, int(20 + step * width), height, bars, False, 0)
+    return Chart(title, int(20 + step * width), height, bars, False, 0, table=table)

@@ -60,7 +60,8 @@ def _equations(rows: int, cols: int) -> list[dict[Pos, int]]:
     return eqs
 
 
-def _rank(matrix: list[list[Fraction]]) -> int:
+def _reduced(matrix: list[list[Fraction]]) -> list[list[Fraction]]:
+    """The reduced row echelon form of `matrix`, without its zero rows."""
     rows = [row[:] for row in matrix if any(row)]
     rank, width = 0, len(rows[0]) if rows else 0
     for col in range(width):
@@ -68,17 +69,25 @@ def _rank(matrix: list[list[Fraction]]) -> int:
         if pivot is None:
             continue
         rows[rank], rows[pivot] = rows[pivot], rows[rank]
+        lead = rows[rank][col]
+        rows[rank] = [a / lead for a in rows[rank]]
         for i in range(len(rows)):
             if i != rank and rows[i][col] != 0:
-                factor = rows[i][col] / rows[rank][col]
+                factor = rows[i][col]
                 rows[i] = [a - factor * b for a, b in zip(rows[i], rows[rank], strict=True)]
         rank += 1
-    return rank
+    return rows[:rank]
 
 
 def solvable(equations: list[dict[Any, int]], hidden: set[Any]) -> set[Any]:
     """The hidden unknowns whose value follows from the published values by the equations
-    (each a map of position -> coefficient, summing to zero)."""
+    (each a map of position -> coefficient, summing to zero).
+
+    An unknown is determined when its unit vector lies in the row space of the system. In
+    reduced row echelon form that happens exactly when some row is that unit vector: a
+    combination of the rows equals e_i only if it uses the row whose pivot is i and no other
+    (every other pivot coefficient must be 0), so that row must have no other non-zero entry.
+    One elimination answers for every unknown at once."""
     unknowns = sorted(hidden)
     index = {pos: i for i, pos in enumerate(unknowns)}
     system = []
@@ -89,13 +98,11 @@ def solvable(equations: list[dict[Any, int]], hidden: set[Any]) -> set[Any]:
                 row[index[pos]] = Fraction(coefficient)
         if any(row):
             system.append(row)
-    base = _rank(system) if system else 0
     out = set()
-    for pos in unknowns:
-        unit = [Fraction(0)] * len(unknowns)
-        unit[index[pos]] = Fraction(1)
-        if _rank([*system, unit]) == base:
-            out.add(pos)
+    for row in _reduced(system):
+        nonzero = [i for i, value in enumerate(row) if value != 0]
+        if len(nonzero) == 1:
+            out.add(unknowns[nonzero[0]])
     return out
 
 

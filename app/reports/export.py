@@ -68,8 +68,8 @@ def xlsx(report: Report) -> bytes:
     sheet.title = _("Summary")[:31]
     sheet.append([report.scope_label])
     sheet["A1"].font = Font(bold=True, size=14)
-    for name, value in present.headline(report):
-        sheet.append([name, value])
+    for name, value, _text in present.headline_figures(report):
+        sheet.append([name, value])  # numbers stay numbers (machine-readable cells)
     sheet.append([])
     for line in present.methodology(report):
         sheet.append([_safe(line)])

@@ -15,7 +15,8 @@ from flask_babel import gettext as _
 from app.payload import BadInput
 from app.vocab import load
 
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# ASCII digits only (\d would take other scripts' digits) and fullmatch (a $ lets "\n" through).
+MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 EARLIEST_YEAR = 1990
 # Filter name -> the vocabulary list its codes come from (None: an ISO list).
 FILTERS: dict[str, str | None] = {
@@ -94,7 +95,7 @@ def _month(args: Mapping[str, str], name: str, label: str) -> str | None:
     value = (args.get(name) or "").strip()
     if not value:
         return None
-    if not MONTH.match(value) or int(value[:4]) < EARLIEST_YEAR:
+    if not MONTH.fullmatch(value) or int(value[:4]) < EARLIEST_YEAR:
         raise BadInput(_("%(label)s: write the month as YYYY-MM, for example 2026-03.",
                          label=label), name)
     return value

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
-from flask_babel import format_date as babel_date
-from flask_babel import format_datetime, format_decimal, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
+from app import i18n
 from app.incidents import choices
+from app.labels import field_label
 from app.reports import charts
 from app.reports.build import Cell, Counts, Report, TableRow, rows
 from app.reports.params import Window
@@ -33,7 +33,7 @@ class Table:
 
 
 def month_label(month: str) -> str:
-    return str(babel_date(date(int(month[:4]), int(month[5:]), 1), "MMM y"))
+    return i18n.format_month(month, "short")
 
 
 def window_label(window: Window) -> str:
@@ -50,7 +50,9 @@ def label(report: Report, key: str, code: Any) -> str:
         return str(choices.country_name(code))
     if key == "region":
         country, region = code
-        return f"{choices.country_name(country)} — {region or _('region not recorded')}"
+        # Extraction does not look inside f-strings: the phrase is marked on its own.
+        shown = region or str(_("region not recorded"))
+        return f"{choices.country_name(country)} — {shown}"
     if key in ("kind_by_p", "pairs"):
         first, second = code
         return f"{label(report, 'kinds', first)} — {label(report, 'four_p' if key == 'kind_by_p' else 'kinds', second)}"  # noqa: E501
@@ -66,7 +68,13 @@ def label(report: Report, key: str, code: Any) -> str:
 
 
 def number(value: int | float) -> str:
-    return str(format_decimal(value))
+    return i18n.format_number(value)
+
+
+def filter_text(report: Report, name: str, code: str) -> str:
+    """One filter of the report, such as "Kind of harm: Raid"."""
+    shown = label(report, name, code) if name in LIST_NAMES or name == "country" else code
+    return str(_("%(field)s: %(value)s", field=field_label(name), value=shown))
 
 
 def cell_text(cell: Cell, k: int | None) -> str:
@@ -144,20 +152,35 @@ def amounts(report: Report) -> list[dict[str, Any]]:
             for currency, (cell, total, median) in counts.amounts.items()]
 
 
-def headline(report: Report) -> list[tuple[str, str]]:
+def headline_figures(report: Report) -> list[tuple[str, Any, str]]:
+    """The headline figures as (label, value for a spreadsheet cell, text for a reader)."""
     counts = report.counts[0]
-    out = [(_("Incidents"), number(counts.incidents)),
-           (_("People affected"), number(counts.people or 0))]
+    out: list[tuple[str, Any, str]] = [
+        (_("Incidents"), counts.incidents, number(counts.incidents)),
+        (_("People affected"), counts.people or 0, number(counts.people or 0))]
     if counts.detention.value:
-        out.append((_("Days in detention"), _(
-            "%(days)s, in %(n)s incidents", days=number(counts.days or 0),
-            n=number(counts.detention.value))))
+        out.append((_("Days in detention"), counts.days or 0, number(counts.days or 0)))
+        out.append((_("Incidents with detention"), counts.detention.value,
+                    number(counts.detention.value)))
     elif counts.detention.hidden:
-        out.append((_("Incidents with detention"), cell_text(counts.detention, report.k)))
+        hidden = cell_text(counts.detention, report.k)
+        out.append((_("Incidents with detention"), hidden, hidden))
     for item in amounts(report):
         if item["sum"] is not None:
-            out.append((_("Taken (%(currency)s)", currency=item["currency"]),
-                        str(format_decimal(item["sum"], format="#,##0.00"))))
+            out.append((_("Taken (%(currency)s)", currency=item["currency"]), item["sum"],
+                        i18n.format_money(item["sum"], item["currency"])))
+    return out
+
+
+def headline(report: Report) -> list[tuple[str, str]]:
+    """The headline figures for the page and the PDF."""
+    counts = report.counts[0]
+    out = [(name, text) for name, _value, text in headline_figures(report)]
+    if counts.detention.value:  # one line: the days, and in how many incidents
+        out[2:4] = [(_("Days in detention"), ngettext(
+            "%(days)s, in %(count)s incident", "%(days)s, in %(count)s incidents",
+            counts.detention.value, days=number(counts.days or 0),
+            count=number(counts.detention.value)))]
     return out
 
 
@@ -179,25 +202,30 @@ def report_charts(report: Report) -> list[charts.Chart]:
     counts = report.counts[0]
     out = [charts.horizontal(_("Incidents by policy area (4P)"),
                              [(label(report, "four_p", code), cell)
-                              for code, cell in counts.lines.get("four_p", {}).items()]),
+                              for code, cell in counts.lines.get("four_p", {}).items()],
+                             table="four_p"),
            charts.horizontal(_("Incidents by kind of harm"),
                              [(label(report, "kinds", code), cell)
                               for code, cell in counts.lines.get("kinds", {}).items()
-                              if cell.value != 0])]
+                              if cell.value != 0], table="kinds")]
     if counts.months:
         out.append(charts.columns(_("Incidents per month"),
-                                  [(month_label(m), cell) for m, cell in counts.months.items()]))
+                                  [(month_label(m), cell) for m, cell in counts.months.items()],
+                                  table="month" if len(report.windows) == 1 else "month0"))
     return out
 
 
 def methodology(report: Report) -> list[str]:
     p = report.params
-    filters = ", ".join(f"{name}: {label(report, name, code) if name in LIST_NAMES or name == 'country' else code}"  # noqa: E501
+    filters = "; ".join(filter_text(report, name, code)
                         for name, code in sorted(p.filters.items())) or _("none")
+    # Two whole sentences rather than one nested in another: extraction skips a _() inside
+    # another's arguments, and translators need the sentence whole.
+    scope = (_("Scope: the collective %(name)s — organisations included: %(orgs)s.",
+               name=report.scope_label, orgs=included(report))
+             if p.collective else _("Scope: %(scope)s.", scope=report.scope_label))
     out = [
-        _("Scope: %(scope)s.", scope=(_("the collective %(name)s — organisations included: "
-                                        "%(orgs)s", name=report.scope_label, orgs=included(report))
-                                      if p.collective else report.scope_label)),
+        scope,
         _("Window: %(window)s.", window=window_label(p.window))
         + (" " + _("Compared with: %(window)s.", window=window_label(p.compare))
            if p.compare else ""),
@@ -220,6 +248,5 @@ def methodology(report: Report) -> list[str]:
                      "complete incidents, whatever their consent. Mark a report for "
                      "publication before it leaves the organisation."))
     out += [_("Vocabulary version %(v)d.", v=report.vocab_version),
-            _("Generated %(when)s (UTC).",
-              when=format_datetime(report.generated_at, "yyyy-MM-dd HH:mm"))]
+            _("Generated %(when)s (UTC).", when=i18n.format_when(report.generated_at))]
     return out

@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import audit
+from app import audit, i18n
 from app.auth.access import current_membership, login_required
 from app.extensions import db
 from app.incidents import choices
@@ -35,26 +34,18 @@ def _helpers() -> dict[str, Any]:
             return False
         return bool(service.scopes(current_user, current_membership()))
 
-    def money(value: Any) -> str:
-        return "" if value is None else str(format_decimal(value, format="#,##0.00"))
-
-    def filter_label(report: Report, name: str, code: str) -> str:
-        shown = present.label(report, name, code) if name in present.LIST_NAMES or \
-            name == "country" else code
-        return f"{name.replace('_', ' ')}: {shown}"
-
     return {"can_report": can_report, "report_cell": present.cell_text,
             "report_change": present.change_text, "report_window": present.window_label,
             "report_included": present.included, "report_headline": present.headline,
             "report_charts": present.report_charts, "report_tables": present.tables,
             "report_amounts": present.amounts, "report_methodology": present.methodology,
             "report_month": present.month_label, "report_country": choices.country_name,
-            "report_money": money, "report_filter": filter_label}
+            "report_money": i18n.format_money, "report_filter": present.filter_text}
 
 
 @bp.app_template_filter("report_when")
 def _when(value: datetime) -> str:
-    return str(format_datetime(value, "yyyy-MM-dd HH:mm"))
+    return i18n.format_when(value)
 
 
 def _scopes_or_403() -> list[service.ReportScope]:

@@ -84,7 +84,13 @@ class Plan:
 
 
 class CannotAnonymise(ValueError):
-    """No generalisation on the ladders reaches k without losing too many rows."""
+    """No generalisation on the ladders reaches k without losing too many rows. `details`
+    holds the figures (the caller words them for the reader: no Flask here); the message,
+    in English, is for logs and tests."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.details = details
 
 
 def _band(column: Any, edges: list[tuple[int, str]], none: str = "") -> Any:
@@ -182,14 +188,17 @@ def plan(session: DbSession, request: Request) -> Plan:
         rows, lost, _ = cost(session, request, level)
         tried.append(level.describe() | {"rows": rows, "suppressed": lost})
         if rows == 0:
-            raise CannotAnonymise("No incidents in this scope and window allow research use.")
+            raise CannotAnonymise("No incidents in this scope and window allow research use.",
+                                  rows=0)
         if lost <= request.max_suppressed * rows:
             return Plan(level, rows, lost, tried)
     raise CannotAnonymise(
         f"Even at the coarsest level ({tried[-1]['place']}, {tried[-1]['period']}, "
         f"{tried[-1]['numbers']}) {tried[-1]['suppressed']} of {tried[-1]['rows']} rows would "
         f"have to be dropped to reach k = {request.k}, more than "
-        f"{request.max_suppressed:.0%}. Ask for fewer fields, a wider window or a smaller k.")
+        f"{request.max_suppressed:.0%}. Ask for fewer fields, a wider window or a smaller k.",
+        rows=tried[-1]["rows"], dropped=tried[-1]["suppressed"], k=request.k,
+        limit=request.max_suppressed, level=tried[-1])
 
 
 def columns(request: Request, level: Level) -> list[str]:

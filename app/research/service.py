@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,11 +21,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
 
 from app import audit
 from app.crypto import load_public_raw
 from app.extensions import db
+from app.labels import label_of
 from app.models import (
     Collective,
     CollectiveMember,
@@ -50,6 +53,7 @@ from app.research.deliver import write_extract
 MAX_QUORUM = 10
 EXTRACT_DAYS = 30
 MONTH = "%Y-%m"
+MONTH_FORMAT = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,8 @@ def create_request(researcher: User, form: Any) -> ExtractRequest:
         if not value:
             raise BadInput(_("This is needed for the organisations to decide."), name)
         if len(value) > limit:
-            raise BadInput(_("Keep this under %(n)d characters.", n=limit), name)
+            raise BadInput(ngettext("Keep this under %(num)d character.",
+                                    "Keep this under %(num)d characters.", limit), name)
         texts[name] = value
     try:
         retention = date.fromisoformat((form.get("retention_until") or "").strip())
@@ -154,8 +159,8 @@ def create_request(researcher: User, form: Any) -> ExtractRequest:
 
 
 def anonymise_month(value: str) -> bool:
-    return len(value) == 7 and value[4] == "-" and value[:4].isdigit() and \
-        value[5:].isdigit() and 1 <= int(value[5:]) <= 12 and int(value[:4]) >= 1990
+    # ASCII digits only: str.isdigit() and int() also take other scripts' digits.
+    return MONTH_FORMAT.fullmatch(value) is not None and int(value[:4]) >= 1990
 
 
 # Deciding.
@@ -247,6 +252,24 @@ def extracts_dir() -> Path:
     return Path(configured) if configured else Path(current_app.instance_path) / "extracts"
 
 
+def _cannot_reason(exc: anonymise.CannotAnonymise) -> str:
+    """Why an approved request could not be made, in the language of whoever approved it
+    (the reason is stored as text, so the researcher reads it in that language)."""
+    d = exc.details
+    if not d.get("rows"):
+        return str(_("No incidents in this scope and window allow research use."))
+    level = d["level"]
+    return str(_(
+        "Even at the coarsest level (%(place)s, %(period)s, %(numbers)s) %(dropped)s of "
+        "%(rows)s rows would have to be dropped to reach k = %(k)s, more than %(limit)s. Ask "
+        "for fewer fields, a wider window or a smaller k.",
+        place=label_of("generalisation", level["place"]),
+        period=label_of("generalisation", level["period"]),
+        numbers=label_of("generalisation", level["numbers"]),
+        dropped=format_decimal(d["dropped"]), rows=format_decimal(d["rows"]),
+        k=format_decimal(d["k"]), limit=format_percent(d["limit"])))
+
+
 def generate(request: ExtractRequest) -> Extract | None:
     """Make the extract now (the request is approved). A request that cannot reach k is
     marked FAILED with the reason, which the researcher sees."""
@@ -258,7 +281,7 @@ def generate(request: ExtractRequest) -> Extract | None:
     try:
         chosen = anonymise.plan(db.session, wanted)
     except anonymise.CannotAnonymise as exc:
-        request.status, request.status_reason = RequestStatus.FAILED, str(exc)
+        request.status, request.status_reason = RequestStatus.FAILED, _cannot_reason(exc)
         return None
     extract = Extract(request_id=request.id,
                       expires_at=utcnow() + timedelta(days=current_app.config.get(

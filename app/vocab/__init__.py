@@ -94,11 +94,19 @@ def load(path: Path = CURRENT) -> Vocabulary:
     return validate(json.loads(path.read_text(encoding="utf-8")))
 
 
+def context(name: str) -> str:
+    """The gettext context of a list's labels and descriptions: the same English word (such
+    as "Other") may need different words, or genders, in different lists."""
+    return f"vocabulary {name}"
+
+
 def extract_vocab(fileobj: Any, keywords: Any, comment_tags: Any,
-                  options: Any) -> Iterator[tuple[int, str, str, list[str]]]:
-    """Babel extractor: every label and description becomes a translatable message."""
+                  options: Any) -> Iterator[tuple[int, str, tuple[str, str], list[str]]]:
+    """Babel extractor (babel.cfg): every label and description becomes a message, in the
+    context of its list (translated with pgettext(context(name), text))."""
     data = json.load(fileobj)
     for name in LISTS:
         for entry in data["lists"][name]:
             for key in ("label", "description"):
-                yield 0, "gettext", entry[key], [f"vocabulary {name}.{entry['code']} {key}"]
+                yield (0, "pgettext", (context(name), entry[key]),
+                       [f"{name}.{entry['code']} {key}"])

@@ -10,7 +10,7 @@ becomes nullable and sealed_destroyed_at records when; organisation.retention_mo
 the rule.
 
 Revision ID: ddc042a84c07
-Revises: cb99fa1a222e
+Revises: d3fc384f0fe8
 Create Date: 2026-11-29 21:48:20.377359
 
 """
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ddc042a84c07'
-down_revision = 'cb99fa1a222e'
+down_revision = 'd3fc384f0fe8'
 branch_labels = None
 depends_on = None
 

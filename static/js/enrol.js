@@ -83,13 +83,11 @@ function recoveryCeremony(code, hide) {
       clearError();
       if (normaliseGroup(first.value) !== groups[a - 1]
           || normaliseGroup(second.value) !== groups[b - 1]) {
-        showError(msg("recovery-mismatch"));
-        first.focus();
+        showError(msg("recovery-mismatch"), { input: first });
         return;
       }
       if (!kept.checked) {
-        showError(msg("recovery-confirm-needed"));
-        kept.focus();
+        showError(msg("recovery-confirm-needed"), { input: kept });
         return;
       }
       check.removeEventListener("submit", onSubmit);
@@ -169,8 +167,7 @@ export function setupEnrolment(hooks = {}) {
     if (accountMade) return;
     const found = problem();
     if (found) {
-      showError(found[0]);
-      found[1]?.focus();
+      showError(found[0], { input: found[1] ?? null });
       return;
     }
     let restore = busy(submit, msg("working"));
@@ -269,9 +266,7 @@ export function setupEnrolment(hooks = {}) {
       if (state !== null) hooks.forget?.(state);
       state = null;
       if (!accountMade) restore();
-      showError(error);
-      const field = error?.input ?? $(FIELD_INPUTS[error?.field] ?? "");
-      field?.focus();
+      showError(error, { input: error?.input ?? $(FIELD_INPUTS[error?.field] ?? "") });
     } finally {
       authKey?.fill(0);
       pair = null;

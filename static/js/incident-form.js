@@ -20,7 +20,8 @@ import {
   b64uDecode, b64uEncode, openAttachment, openRecord, sealAttachment, sealRecord,
 } from "./sealing.js";
 import {
-  busy, clearError, go, intFrom, msg, pageData, say, showError, startPage, UserError,
+  busy, clearError, go, intFrom, msg, pageData, say, showError, showSummary, startPage,
+  UserError,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -341,13 +342,13 @@ function clearFieldErrors(form) {
 }
 
 /**
- * Show each message at its field. Returns {marked: how many fields were marked, loose: the
- * messages that have no visible field on this form (sealed, attachments…)}.
+ * Show each message at its field. Returns {items: the summary's links ({target, text}) to the
+ * fields marked, loose: the messages that have no visible field on this form (sealed,
+ * attachments…)}.
  */
 function showFieldErrors(form, errors) {
   const loose = [];
-  let marked = 0;
-  let first = null;
+  const items = [];
   for (const [name, messages] of Object.entries(errors ?? {})) {
     const texts = (Array.isArray(messages) ? messages : [messages]).map(String);
     const elements = fieldElements(form, name).filter((el) => el.type !== "hidden");
@@ -355,7 +356,8 @@ function showFieldErrors(form, errors) {
       loose.push(...texts);
       continue;
     }
-    const box = elements[0].closest("fieldset.choices, .field") ?? elements[0].parentElement;
+    const group = elements[0].closest("fieldset.choices");
+    const box = group ?? elements[0].closest(".field") ?? elements[0].parentElement;
     let list = document.getElementById(`${name}-errors`);
     if (list) {
       list.hidden = false;
@@ -367,7 +369,6 @@ function showFieldErrors(form, errors) {
       list.dataset.scriptErrors = "";
       box.append(list);
     }
-    list.setAttribute("role", "alert");
     for (const text of texts) {
       const li = document.createElement("li");
       li.textContent = text;
@@ -381,11 +382,10 @@ function showFieldErrors(form, errors) {
       described.add(list.id);
       el.setAttribute("aria-describedby", [...described].join(" "));
     }
-    first ??= elements[0];
-    marked += 1;
+    const target = group?.id || elements[0].id;
+    for (const text of texts) items.push({ target, text });
   }
-  first?.focus({ preventScroll: false });
-  return { marked, loose };
+  return { items, loose };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -706,8 +706,8 @@ async function main() {
     clearFieldErrors(form);
     const problems = localProblems();
     if (Object.keys(problems).length) {
-      showFieldErrors(form, problems);
-      showError(msg("incident-fix-errors"));
+      const { items, loose } = showFieldErrors(form, problems);
+      showSummary(msg("incident-fix-errors"), items, loose);
       return;
     }
     if (!ring) {
@@ -779,13 +779,16 @@ async function main() {
     }
     const data = error.body ?? {};
     if (error.status === 400 && data.errors && typeof data.errors === "object") {
-      const { marked, loose } = showFieldErrors(form, data.errors);
-      // Each sentence once: the server's `error` is often the same as a loose message.
+      const { items, loose } = showFieldErrors(form, data.errors);
+      if (items.length) {
+        // Each sentence once: the server's `error` is often the same as a loose message.
+        showSummary(msg("incident-fix-errors"), items, [...new Set(loose)]);
+        return;
+      }
       const parts = new Set();
-      if (marked) parts.add(msg("incident-fix-errors"));
-      else if (typeof data.error === "string" && data.error) parts.add(data.error);
+      if (typeof data.error === "string" && data.error) parts.add(data.error);
       for (const text of loose) parts.add(text);
-      if (!marked) parts.add(msg("incident-kept"));
+      parts.add(msg("incident-kept"));
       showError([...parts].join(" "));
       return;
     }

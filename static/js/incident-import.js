@@ -10,7 +10,7 @@ import "./incident-messages.js";
 import { loadKeyring, onForget } from "./keyring.js";
 import { sealRecord } from "./sealing.js";
 import {
-  busy, clearError, intFrom, msg, pageData, say, showError, startPage, UserError,
+  busy, clearError, intFrom, msg, msgCount, pageData, say, showError, startPage, UserError,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -198,7 +198,7 @@ export function checkFile(text, sets, now = new Date()) {
   }
   if (rows.length === 0) return { rows, problems: [msg("import-empty")] };
   if (rows.length > MAX_ROWS) {
-    return { rows: [], problems: [msg("import-too-many", { max: MAX_ROWS })] };
+    return { rows: [], problems: [msgCount("import-too-many", MAX_ROWS)] };
   }
   return { rows, problems: [] };
 }
@@ -292,12 +292,11 @@ async function main() {
     const bad = result.rows.filter((r) => Object.keys(r.errors).length > 0);
     showProblems(problemList, result.rows);
     if (bad.length) {
-      summary.textContent = msg("import-rows-bad", { n: result.rows.length, bad: bad.length });
+      summary.textContent = `${msgCount("import-rows-read", result.rows.length)} ${msgCount("import-rows-bad", bad.length)}`;
       showError(msg("import-fix-first"));
       return;
     }
-    summary.textContent = result.rows.length === 1 ? msg("import-rows-ok-one")
-      : msg("import-rows-ok", { n: result.rows.length });
+    summary.textContent = msgCount("import-rows-ok", result.rows.length);
     checked = result;
     send.disabled = false;
   });
@@ -324,7 +323,7 @@ async function main() {
       fileInput.value = "";
       problemList.replaceChildren();
       summary.textContent = "";
-      say(n === 1 ? msg("import-done-one") : msg("import-done", { n }));
+      say(msgCount("import-done", n));
       $("import-done-link")?.removeAttribute("hidden");
       restore();
       send.disabled = true;

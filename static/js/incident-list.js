@@ -11,7 +11,7 @@ import "./incident-messages.js";
 import { loadKeyring, onForget } from "./keyring.js";
 import { openRecord } from "./sealing.js";
 import {
-  clearError, msg, pageData, pageUrl, say, showError, startPage, UserError,
+  clearError, formatMonth, msg, msgCount, pageData, pageUrl, say, showError, startPage, UserError,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -79,8 +79,7 @@ async function showDrafts(page, userId) {
   }
   if (!drafts.length) return;
   const text = $("drafts-notice-text") ?? box;
-  text.textContent = drafts.length === 1 ? msg("incident-drafts-one")
-    : msg("incident-drafts-many", { n: drafts.length });
+  text.textContent = msgCount("incident-drafts", drafts.length);
   const list = $("drafts-list") ?? box.appendChild(document.createElement("ul"));
   list.replaceChildren();
   const newUrl = page["new-url"] || "/incidents/new";
@@ -91,7 +90,7 @@ async function showDrafts(page, userId) {
     link.href = draft.version > 0 ? `${viewUrl(page, draft.record_id)}/edit`
       : `${newUrl}?draft=${encodeURIComponent(draft.record_id)}`;
     const coded = draft.coded ?? {};
-    const what = [coded.month, coded.country].filter((v) => typeof v === "string" && v).join(" · ");
+    const what = [formatMonth(coded.month), coded.country].filter((v) => typeof v === "string" && v).join(" · ");
     let when = draft.saved_at;
     try {
       when = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
@@ -194,7 +193,7 @@ function setUpSearch(form, input) {
   }
 
   function label(item) {
-    const parts = [item.month, item.country, item.region].filter((v) => typeof v === "string" && v);
+    const parts = [formatMonth(item.month), item.country, item.region].filter((v) => typeof v === "string" && v);
     const kinds = Array.isArray(item.kinds) ? item.kinds : [];
     const names = $("kind-labels")?.dataset ?? {};
     const kindText = kinds.map((k) => names[k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())]
@@ -241,10 +240,9 @@ function setUpSearch(form, input) {
       }
       const found = index.entries.filter((e) => matches(e.folded, terms));
       const searched = index.entries.length;
-      let sentence = found.length === 1 ? msg("incident-search-one", { searched })
-        : msg("incident-search-many", { n: found.length, searched });
+      let sentence = msgCount("incident-search", found.length, { searched });
       if (index.filtered) sentence += ` ${msg("incident-search-filtered")}`;
-      if (index.unreadable) sentence += ` ${msg("incident-search-unreadable", { n: index.unreadable })}`;
+      if (index.unreadable) sentence += ` ${msgCount("incident-search-unreadable", index.unreadable)}`;
       count.textContent = sentence;
       report("");
       show(found, terms);

@@ -72,13 +72,11 @@ function main() {
     clearError();
     const email = emailInput.value.trim();
     if (!email || !email.includes("@")) {
-      showError(msg("email-needed"));
-      emailInput.focus();
+      showError(msg("email-needed"), { input: emailInput });
       return;
     }
     if (!passphrase.value) {
-      showError(msg("passphrase-needed"));
-      passphrase.focus();
+      showError(msg("passphrase-needed"), { input: passphrase });
       return;
     }
     const submit = form.querySelector('button[type="submit"]');
@@ -111,8 +109,7 @@ function main() {
         kek = null;
         restore();
       }
-      showError(error);
-      if (error?.status === 401) passphrase.focus();
+      showError(error, { input: error?.status === 401 ? passphrase : null });
     } finally {
       authKey?.fill(0);
     }
@@ -123,8 +120,7 @@ function main() {
     clearError();
     const code = totpInput.value.replace(/\s/g, "");
     if (!/^[0-9]{6}$/.test(code)) {
-      showError(msg("code-needed"));
-      totpInput.focus();
+      showError(msg("code-needed"), { input: totpInput });
       return;
     }
     const submit = totpForm.querySelector('button[type="submit"]');

@@ -53,8 +53,7 @@ async function main() {
       return;
     }
     if (matches && !matches.checked) {
-      showError(msg("fingerprint-check-needed"));
-      matches.focus();
+      showError(msg("fingerprint-check-needed"), { input: matches });
       return;
     }
     const restore = busy(button, msg("wrapping"));

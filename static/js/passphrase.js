@@ -72,8 +72,7 @@ function main() {
     ];
     const failed = checks.find(([bad]) => bad);
     if (failed) {
-      showError(failed[1]);
-      failed[2].focus();
+      showError(failed[1], { input: failed[2] });
       return;
     }
     const restore = busy(submit, msg("working"));
@@ -125,10 +124,8 @@ function main() {
     } catch (error) {
       privateKey = null;
       restore();
-      showError(error);
-      const field = error?.input
-        ?? (error?.status === 401 || error?.field === "old_passphrase" ? oldInput : null);
-      field?.focus();
+      showError(error, { input: error?.input
+        ?? (error?.status === 401 || error?.field === "old_passphrase" ? oldInput : null) });
     } finally {
       for (const bytes of wipe) bytes.fill(0);
     }

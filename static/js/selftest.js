@@ -1,5 +1,9 @@
 // "Check this browser": runs the sealing code once with known answers and says what works.
 // Writes a plain list into #selftest and sets <body data-selftest="ok|failed"> for tests.
+// The sentences are translated (templates/_macros/messages.html, js_messages(selftest=True));
+// the technical reasons a check failed stay in English.
+
+import { msg } from "./ui.js";
 
 // The Argon2id known answer is the test-parameter vector of shared/vectors/crypto-v1.json.
 const KAT = {
@@ -17,24 +21,24 @@ function same(a, b) {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-const LOAD = "The sealing code loads";
+const LOAD = "selftest-loads";
 
 const checks = [
-  ["This page is a secure context", async () => {
-    if (!window.isSecureContext) throw new Error("open the site over https");
+  ["selftest-secure-context", async () => {
+    if (!window.isSecureContext) throw new Error(msg("selftest-use-https"));
   }],
-  ["WebCrypto is available", async () => {
+  ["selftest-webcrypto", async () => {
     if (!window.crypto?.subtle) throw new Error("crypto.subtle is missing");
   }],
   [LOAD, async (ctx) => {
     ctx.sealing = await import("./sealing.js");
   }],
-  ["Argon2id derives the known key", async ({ sealing: s }) => {
+  ["selftest-argon2", async ({ sealing: s }) => {
     const master = await s.deriveMasterKey(KAT.passphrase, s.b64uDecode(KAT.salt), 1024, 1, 1);
     if (s.b64uEncode(master) !== KAT.masterKey) throw new Error("wrong master key");
     if (s.b64uEncode(await s.deriveAuthKey(master)) !== KAT.authKey) throw new Error("wrong auth key");
   }],
-  ["A record seals and opens again", async ({ sealing: s }) => {
+  ["selftest-record", async ({ sealing: s }) => {
     const orgKey = await s.importOrgKey(s.generateOrgKey());
     const fields = { narrative: "Selftest ✓ ünïcode", people: [{ alias: "A." }] };
     const envelope = await s.sealRecord(orgKey, ORG, RECORD, 1, fields);
@@ -49,7 +53,7 @@ const checks = [
     }
     if (moved) throw new Error("an envelope opened under the wrong record");
   }],
-  ["An organisation key wraps to a member key and back", async ({ sealing: s }) => {
+  ["selftest-wrap", async ({ sealing: s }) => {
     const pair = await s.generateMemberKeyPair();
     const orgKeyBytes = s.generateOrgKey();
     const wrapped = await s.wrapOrgKey(orgKeyBytes, pair.publicKey, ORG, 1, USER);
@@ -60,9 +64,11 @@ const checks = [
   }],
 ];
 
-function report(list, name, error) {
+function report(list, key, error) {
   const item = document.createElement("li");
-  item.textContent = error ? `✗ ${name}: ${error.message || error}` : `✓ ${name}`;
+  const name = msg(key);
+  item.textContent = error ? `✗ ${msg("selftest-failed", { check: name, reason: error.message || error })}`
+    : `✓ ${name}`;
   item.dataset.result = error ? "failed" : "ok";
   list.append(item);
 }
@@ -77,7 +83,7 @@ async function run() {
   for (const [name, check] of checks) {
     try {
       // The checks after LOAD use the sealing code; say so rather than crash without it.
-      if (afterLoad && !ctx.sealing) throw new Error("not run: the sealing code did not load");
+      if (afterLoad && !ctx.sealing) throw new Error(msg("selftest-not-run"));
       await check(ctx);
       report(list, name, null);
     } catch (error) {
@@ -87,9 +93,7 @@ async function run() {
     afterLoad ||= name === LOAD;
   }
   const summary = document.createElement("p");
-  summary.textContent = ok
-    ? "This browser can seal and open records."
-    : "This browser cannot be used to seal records safely. Try a current Firefox, Chrome or Safari.";
+  summary.textContent = msg(ok ? "selftest-ok" : "selftest-not-ok");
   box?.append(summary);
   document.body.dataset.selftest = ok ? "ok" : "failed";
 }

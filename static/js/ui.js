@@ -5,7 +5,8 @@
 //   #page-data      data-* attributes the view passes (docs/accounts-api.md)
 //   #page-messages  the sentences below, translated by the server (templates/_macros/messages.html)
 //   #page-loading   "Getting this page ready…": removed once the script runs
-//   #page-alert     role="alert": every error, in plain words
+//   #page-alert     role="alert": every error, in plain words; after a failed submit it holds
+//                   the error summary (links to the fields) and has the focus
 //   #page-status    role="status": progress and success
 //   fieldset[data-needs-script]  disabled in the HTML, enabled once the browser passed the checks
 
@@ -15,7 +16,8 @@ const EN = {
   "server-unexpected": "The server gave an answer this page does not understand. Please try again; if it keeps happening, tell your coordinator.",
   "session-over": "Your session has ended. Please log in again.",
   "too-many": "Too many attempts.",
-  "retry-after": "Try again in {minutes} minutes.",
+  "retry-after-one": "Try again in {minutes} minute.",
+  "retry-after-other": "Try again in {minutes} minutes.",
   "unexpected": "Something went wrong on this page.",
   "technical": "Technical detail: {detail}",
   "no-secure-context": "This page was not opened over a secure connection (https), so your browser will not let it seal anything. Open Collateral through its https address.",
@@ -77,16 +79,54 @@ const EN = {
   "recovery-code-wrong-org": "This recovery code does not belong to this organisation's current recovery key.",
   "recovery-unwrap-failed": "The recovery code is right, but key version {kv} of the organisation could not be opened with it. Nothing was sent. Tell the instance operator.",
   "recovery-wraps-bad": "This recovery link is incomplete. Ask the instance operator for a new one.",
+  // "Check this browser" (selftest.js; js_messages(selftest=True))
+  "selftest-secure-context": "This page is a secure context",
+  "selftest-webcrypto": "WebCrypto is available",
+  "selftest-loads": "The sealing code loads",
+  "selftest-argon2": "Argon2id derives the known key",
+  "selftest-record": "A record seals and opens again",
+  "selftest-wrap": "An organisation key wraps to a member key and back",
+  "selftest-failed": "{check}: {reason}",
+  "selftest-use-https": "open the site over https",
+  "selftest-not-run": "not run: the sealing code did not load",
+  "selftest-ok": "This browser can seal and open records.",
+  "selftest-not-ok": "This browser cannot be used to seal records safely. Try a current Firefox, Chrome or Safari.",
 };
 
 let catalogue = null;
 
+function translated(key) {
+  catalogue ??= document.getElementById("page-messages")?.dataset ?? {};
+  return catalogue[key.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase())];
+}
+
+function fill(template, params) {
+  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+}
+
 /** A translated sentence, with {name} placeholders filled from params. */
 export function msg(key, params = {}) {
-  catalogue ??= document.getElementById("page-messages")?.dataset ?? {};
-  const camel = key.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
-  const template = catalogue[camel] || EN[key] || key;
-  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+  return fill(translated(key) || EN[key] || key, params);
+}
+
+/**
+ * A sentence about a count n, in the form the page's language uses for n. The server writes
+ * one form per plural category of the language (data-KEY-one, -few, -many, -other: ngettext
+ * in templates/_macros/messages.html); Intl.PluralRules says which category n is in.
+ */
+export function msgCount(key, n, params = {}) {
+  const lang = document.documentElement.lang || "en";
+  let category = "other";
+  let shown = String(n);
+  try {
+    category = new Intl.PluralRules(lang).select(n);
+    shown = new Intl.NumberFormat(lang).format(n);
+  } catch {
+    // an unknown language tag: the general form
+  }
+  const template = translated(`${key}-${category}`) || translated(`${key}-other`)
+    || EN[`${key}-${category}`] || EN[`${key}-other`] || key;
+  return fill(template, { n: shown, ...params });
 }
 
 /** Every key of the English catalogue (for the harness that checks the template macro). */
@@ -99,6 +139,19 @@ export const messageKeys = Object.keys(EN);
 export function addMessages(table) {
   for (const [key, text] of Object.entries(table)) {
     if (!(key in EN)) EN[key] = text;
+  }
+}
+
+/** "2026-03" as the month's name and year in the page's language ("March 2026", "мар. 2026 г."). */
+export function formatMonth(month) {
+  const match = /^(\d{4})-(\d{2})$/.exec(month ?? "");
+  if (!match) return month ?? "";
+  try {
+    return new Intl.DateTimeFormat(document.documentElement.lang || undefined,
+      { year: "numeric", month: "long", timeZone: "UTC" })
+      .format(new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1)));
+  } catch {
+    return month;
   }
 }
 
@@ -163,9 +216,39 @@ function region(id) {
 const alertBox = () => region("page-alert");
 const statusLine = () => region("page-status");
 
-/** Show an error in #page-alert, in plain words. Accepts a sentence, an ApiError or any Error. */
-export function showError(error, { plain = null } = {}) {
+const MARK = "data-marked-invalid";
+
+/** Mark a field as the one an error is about: aria-invalid, described by the alert. */
+function markInvalid(input) {
+  if (!(input instanceof Element)) return;
+  input.setAttribute("aria-invalid", "true");
+  const described = new Set((input.getAttribute("aria-describedby") ?? "").split(/\s+/)
+    .filter(Boolean));
+  if (!described.has("page-alert")) {
+    input.setAttribute(MARK, input.getAttribute("aria-describedby") ?? "");
+    described.add("page-alert");
+    input.setAttribute("aria-describedby", [...described].join(" "));
+  }
+}
+
+function unmarkAll() {
+  for (const input of document.querySelectorAll(`[${MARK}]`)) {
+    const before = input.getAttribute(MARK);
+    if (before) input.setAttribute("aria-describedby", before);
+    else input.removeAttribute("aria-describedby");
+    input.removeAttribute(MARK);
+    input.setAttribute("aria-invalid", "false");
+  }
+}
+
+/**
+ * Show an error in #page-alert, in plain words. Accepts a sentence, an ApiError or any Error.
+ * `input` (or a UserError's own input) is the field it is about: it is marked invalid, described
+ * by the message, and gets the focus, so a screen reader reads the field with its error.
+ */
+export function showError(error, { plain = null, input = null } = {}) {
   const box = alertBox();
+  const field = input ?? (error?.name === "UserError" ? error.input : null);
   let text;
   let detail = null;
   if (typeof error === "string") {
@@ -175,7 +258,7 @@ export function showError(error, { plain = null } = {}) {
   } else if (error?.name === "ApiError") {
     text = error.message;
     if (error.retryAfterMinutes !== null && error.retryAfterMinutes !== undefined) {
-      text += ` ${msg("retry-after", { minutes: error.retryAfterMinutes })}`;
+      text += ` ${msgCount("retry-after", error.retryAfterMinutes, { minutes: error.retryAfterMinutes })}`;
     }
   } else {
     text = plain ?? msg("unexpected");
@@ -183,6 +266,7 @@ export function showError(error, { plain = null } = {}) {
   }
   say("");
   if (!box) return;
+  box.classList.remove("error-summary");
   box.replaceChildren(document.createTextNode(text));
   if (detail) {
     const small = document.createElement("span");
@@ -191,10 +275,53 @@ export function showError(error, { plain = null } = {}) {
     box.append(small);
   }
   box.scrollIntoView?.({ block: "nearest" });
+  unmarkAll();
+  if (field instanceof HTMLElement) {
+    markInvalid(field);
+    field.focus();
+  }
+}
+
+/**
+ * The error summary after a failed submit, in #page-alert: a sentence, then one link per
+ * field ({target: the id of the field or of its group, text}) and the messages that belong to
+ * no field. The focus moves to it, so it is read first (static/js/errors.js makes its links
+ * put the cursor in the field).
+ */
+export function showSummary(intro, items, loose = []) {
+  const box = alertBox();
+  say("");
+  if (!box) return;
+  unmarkAll();
+  const lead = document.createElement("p");
+  lead.className = "error-summary-lead";
+  lead.textContent = intro;
+  const list = document.createElement("ul");
+  for (const { target, text } of items) {
+    const li = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = `#${target}`;
+    link.textContent = text;
+    li.append(link);
+    list.append(li);
+  }
+  for (const text of loose) {
+    const li = document.createElement("li");
+    li.textContent = text;
+    list.append(li);
+  }
+  box.replaceChildren(lead);
+  if (list.childElementCount) box.append(list);
+  box.classList.add("error-summary");
+  box.tabIndex = -1;
+  box.focus();
 }
 
 export function clearError() {
-  document.getElementById("page-alert")?.replaceChildren();
+  const box = document.getElementById("page-alert");
+  box?.replaceChildren();
+  box?.classList.remove("error-summary");
+  unmarkAll();
 }
 
 /** Progress or success, announced politely in #page-status. */

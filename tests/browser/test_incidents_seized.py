@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import Browser, Page, Request, expect
 
+from app import logprivacy
 from app.extensions import db
 from tests.actors import Browser as PyBrowser
 from tests.conftest import LiveServer, dump_tables, fresh_database, make_app, migrate_to_head
@@ -116,7 +117,9 @@ def seized(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     try:
         with fresh_database("seized") as url:
             migrate_to_head(url)
-            app = make_app(url, LOG_FILE=str(workdir / "app.log"))
+            # The most talkative log: LOG_PRIVACY off keeps the request lines (with paths and
+            # ids) that a production log leaves out; even so it must hold no marker.
+            app = make_app(url, LOG_FILE=str(workdir / "app.log"), LOG_PRIVACY=False)
             with LiveServer(app) as server:
                 s = Seized(app, server.url, workdir)
                 with app.app_context():
@@ -160,6 +163,7 @@ def seized(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 db.engine.dispose()
     finally:
         tempfile.tempdir = old_tempdir
+        logprivacy.install(True)
 
 
 def _pg_dump(url: sa.engine.URL) -> str:

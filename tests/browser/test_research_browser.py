@@ -237,7 +237,8 @@ def test_researcher_invited_asks_two_approve_and_the_extract_opens_in_the_browse
     researcher.click("form[action$='/research/requests'] button[type=submit]")
     researcher.wait_for_url(re.compile(r"/research/requests/[0-9a-f-]{36}$"), timeout=WAIT)
     request_url = researcher.url
-    expect(researcher.locator("h1 .tag")).to_have_text("pending")
+    expect(researcher.locator("h1 .tag")).to_have_attribute("data-status", "pending")
+    expect(researcher.locator("h1 .tag")).to_have_text("waiting for decisions")  # words, not a code
     expect(researcher.locator("main")).to_contain_text(", ".join(sorted(MEMBERS)))
 
     # Both collective coordinators approve, each on the request page in their own browser.
@@ -247,7 +248,7 @@ def test_researcher_invited_asks_two_approve_and_the_extract_opens_in_the_browse
     coordinator.get_by_role("button", name="Approve").click()
     coordinator.wait_for_load_state()
     expect(coordinator.locator("#decisions li")).to_have_count(1)
-    expect(coordinator.locator("h1 .tag")).to_have_text("pending")  # one of two
+    expect(coordinator.locator("h1 .tag")).to_have_attribute("data-status", "pending")  # one of two
     expect(coordinator.get_by_role("button", name="Approve")).to_have_count(0)
 
     other = new_page(None)
@@ -255,13 +256,13 @@ def test_researcher_invited_asks_two_approve_and_the_extract_opens_in_the_browse
     other.goto(request_url)
     other.get_by_role("button", name="Approve").click()
     other.wait_for_load_state()
-    expect(other.locator("h1 .tag")).to_have_text("ready")
+    expect(other.locator("h1 .tag")).to_have_attribute("data-status", "ready")
     expect(other.locator("#open-data")).to_have_count(0)  # the file is the researcher's
 
     # The researcher sees both decisions and opens the files in the browser.
     researcher.reload()
     _ready(researcher)
-    expect(researcher.locator("h1 .tag")).to_have_text("ready")
+    expect(researcher.locator("h1 .tag")).to_have_attribute("data-status", "ready")
     decisions = researcher.locator("#decisions li")
     expect(decisions).to_have_count(2)
     assert all(text.startswith("approved") for text in decisions.all_inner_texts())
