@@ -74,6 +74,7 @@ AUDIT_ACTIONS = {
     "member_reset": _l("Member's keys reset"),
     "member_role_changed": _l("Member's role changed"),
     "org_2fa_policy": _l("Second-factor rule for members changed"),
+    "org_retention_policy": _l("Retention period changed"),
     "org_created": _l("Organisation created"),
     "org_recovered": _l("Organisation recovered with its recovery code"),
     "passphrase_changed": _l("Passphrase changed"),
@@ -82,6 +83,7 @@ AUDIT_ACTIONS = {
     "report_saved": _l("Report saved"),
     "researcher_access_granted": _l("Researcher given access"),
     "researcher_registered": _l("Researcher registered"),
+    "retention_run": _l("Old sealed details destroyed (retention)"),
     "vocab_term_added": _l("Own term added to the vocabulary"),
 }
 

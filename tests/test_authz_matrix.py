@@ -118,6 +118,8 @@ RULES: dict[str, Access | dict[str, Access]] = {
     "main.selftest": public(),
     "main.healthz": public(),
     "main.quick_exit": public(204),
+    "main.help_page": public(),
+    "main.language": public(303, form={"lang": "es"}),  # back to the page, in Spanish
     "static": public(objects={"filename": "static"}),
     "api.openapi": public(),
     # Logging in; a logged-in person opening the login page goes home.
@@ -136,7 +138,7 @@ RULES: dict[str, Access | dict[str, Access]] = {
     # One's own account.
     "account.index": login(),
     "account.two_factor": login(),  # POST: the form comes back with its error
-    "account.two_factor_qr": login(404),  # only while enrolling
+    "account.two_factor_qr": login(),  # the QR of the secret this login is offered (404 once enrolled)
     "account.two_factor_disable": login(302),
     "account.passphrase_page": login(),
     "account.passphrase": login(400),
