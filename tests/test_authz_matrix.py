@@ -138,7 +138,7 @@ RULES: dict[str, Access | dict[str, Access]] = {
     # One's own account.
     "account.index": login(),
     "account.two_factor": login(),  # POST: the form comes back with its error
-    "account.two_factor_qr": login(),  # the QR of the secret this login is offered (404 once enrolled)
+    "account.two_factor_qr": login(),  # the QR of the secret offered (404 once enrolled)
     "account.two_factor_disable": login(302),
     "account.passphrase_page": login(),
     "account.passphrase": login(400),
