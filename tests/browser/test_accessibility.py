@@ -376,6 +376,14 @@ def sideways_scroll(page: Page) -> str | None:
     return None if found is None else str(found)
 
 
+def _english(site: Site, who: str) -> BrowserContext:
+    """A person's context asking for English pages (the page-type runs leave it in the
+    second language), for the checks that read the English wording."""
+    context = site.contexts[who]
+    context.set_extra_http_headers({"Accept-Language": "en"})
+    return context
+
+
 def _open(site: Site, spec: PageType, lang: str, viewport: ViewportSize) -> Page:
     context = site.contexts[spec.who]
     context.set_extra_http_headers({"Accept-Language": f"{lang},en;q=0.5"})
@@ -668,7 +676,7 @@ def test_form_errors_are_announced_and_linked_to_their_fields(site: Site) -> Non
     its link leads to the field, which is marked invalid and described by its message. A page
     script's error (a refused login) marks its field the same way."""
     site.problems.clear()
-    page = site.contexts[COORDINATOR].new_page()
+    page = _english(site, COORDINATOR).new_page()
     try:
         page.goto(site.url + "/org/members")
         page.fill("form[action$='/org/invites'] input[name=email]", "not an address")
@@ -693,7 +701,7 @@ def test_form_errors_are_announced_and_linked_to_their_fields(site: Site) -> Non
     finally:
         page.close()
 
-    page = site.contexts[ANONYMOUS].new_page()
+    page = _english(site, ANONYMOUS).new_page()
     try:
         page.goto(site.url + "/login")
         expect(page.locator("body")).to_have_attribute("data-page-state", "ready",
@@ -720,7 +728,7 @@ def test_the_incident_form_fits_a_thumb(site: Site) -> None:
     """At 360 px every control of the incident form is at least 44×44 px (a check box or radio
     counts with the large choice around it), and the month, dates and lists use the phone's
     own controls."""
-    page = site.contexts[COORDINATOR].new_page()
+    page = _english(site, COORDINATOR).new_page()
     try:
         page.set_viewport_size(PHONE)
         page.goto(site.url + "/incidents/new")
@@ -759,7 +767,7 @@ def test_charts_say_their_figures_in_text(site: Site) -> None:
     """Every chart is an image named by its title and described by its figures, which are the
     figures of the table it links to; every value is written on the chart itself (so it reads
     in grey-scale), and a hidden count says so in words, not by colour."""
-    page = site.contexts[COORDINATOR].new_page()
+    page = _english(site, COORDINATOR).new_page()
     try:
         page.goto(site.url + "/reports/view?scope={collective}&from=2025-01&to=2025-12"
                   .format(**site.objects))
