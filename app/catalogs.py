@@ -49,7 +49,8 @@ def extract(output: Path, root: Path = ROOT) -> None:
     `flask translate extract` does."""
     result = subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
         [sys.executable, "-m", "babel.messages.frontend", "extract",
-         "-F", str(root / "babel.cfg"), "-k", "_l", "--add-comments", "Translators:",
+         "-F", str(root / "babel.cfg"), "-k", "_l", "-k", "N_plural:1,2",
+         "--add-comments", "Translators:",
          # pybabel skips folders whose names start with "_" unless told otherwise, and the
          # page scripts' sentences live in templates/_macros/.
          "--ignore-dirs", ".* __pycache__",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,9 +16,11 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.datastructures import MultiDict
 
 from app.extensions import babel, db
 from app.i18n import LANGUAGE_NAMES, format_month
+from app.incidents.forms import IncidentForm, parse_amount
 from app.models import User
 from tests.actors import Browser
 from tests.conftest import make_app
@@ -242,3 +245,53 @@ def test_after_a_post_the_picker_returns_to_a_page_that_can_be_opened(
     refused = coordinator.post_form("/incidents/terms", {"list_name": "nonsense", "label": "x"})
     assert refused.status_code == 400
     assert 'name="next" value="/incidents/terms"' in refused.get_data(as_text=True)
+
+
+def test_wtforms_messages_come_from_our_catalogue(migrated_url: str, tmp_path: Path) -> None:
+    """WTForms' own messages ("Not a valid integer value.") are looked up in the app's
+    catalogue, so a form refused in Thai says why in Thai (WTForms ships no Thai)."""
+    catalog = Catalog(locale="th")
+    catalog.add("Not a valid integer value.", "ไม่ใช่จำนวนเต็ม")
+    folder = tmp_path / "th" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    with (folder / "messages.mo").open("wb") as handle:
+        write_mo(handle, catalog)
+    app: Flask = make_app(migrated_url, BABEL_TRANSLATION_DIRECTORIES=str(tmp_path))
+    with app.app_context():
+        cache = babel.domain_instance.cache
+    cache.clear()
+    try:
+        with app.test_request_context(headers={"Accept-Language": "th"}):
+            form = IncidentForm(formdata=MultiDict({"people_affected": "many"}),
+                                meta={"csrf": False})
+            form.validate()
+            assert form.people_affected.errors[0] == "ไม่ใช่จำนวนเต็ม"
+            db.engine.dispose()
+    finally:
+        cache.clear()
+
+
+@pytest.mark.parametrize(("lang", "written", "amount"), [
+    ("en", "1,850.50", "1850.50"), ("en", "1850.5", "1850.5"), ("fr", "1 850,50", "1850.50"),
+    ("fr", "1\u202f850,50", "1850.50"), ("pt", "1.850,50", "1850.50"), ("es", "1.850", "1850"),
+    ("ru", "1850,5", "1850.5"), ("th", "1,850.50", "1850.50"), ("es", "12.5", "12.5"),
+])
+def test_amounts_as_each_language_writes_them(app: Flask, lang: str, written: str,
+                                              amount: str) -> None:
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        assert parse_amount(written) == Decimal(amount)
+
+
+@pytest.mark.parametrize(("lang", "written"), [
+    ("en", "1850,50"), ("en", "1,85"), ("fr", "1.850,50"), ("en", "Infinity"), ("fr", "NaN"),
+    ("en", "12abc"), ("en", "-"),
+])
+def test_an_amount_that_is_not_clear_is_refused(app: Flask, lang: str, written: str) -> None:
+    """Strict about grouping: "1850,50" in English could be a typo for either reading."""
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        with pytest.raises(ValueError):
+            parse_amount(written)
+        form = IncidentForm(formdata=MultiDict({"amount_confiscated": written}),
+                            meta={"csrf": False})
+        form.validate()
+        assert form.amount_confiscated.errors and "1" in form.amount_confiscated.errors[0]

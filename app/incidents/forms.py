@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import NumberFormatError, format_decimal, parse_decimal
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -22,6 +23,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.formbase import Form
 from app.models import Organisation
 
 from . import choices
@@ -38,15 +40,42 @@ class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
     option_widget = CheckboxInput()
 
 
+# An amount as machines write it (the API, CSV files, the edit form's own value): a decimal
+# point and at most two decimals. Anything else is read the way the person's language writes
+# numbers ("1850,50" in French, "1.850,50" in Portuguese, "1,850.50" in English).
+PLAIN_AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
+SPACES = re.compile(r"[\s\u00a0\u202f\u2009]")
+
+
+def parse_amount(text: str) -> Decimal:
+    """The amount a person or a program wrote; ValueError when it is not a finite number.
+    Strict about grouping, so that "1,850" is never taken for 1.85 in English."""
+    text = SPACES.sub("", text)
+    if PLAIN_AMOUNT.fullmatch(text):
+        return Decimal(text)
+    try:
+        value = parse_decimal(text, locale=get_locale() or "en", strict=True)
+    except NumberFormatError as exc:
+        raise ValueError(text) from exc
+    if not value.is_finite():  # 'Infinity' and 'NaN' parse as Decimals
+        raise ValueError(text)
+    return value
+
+
 class MoneyField(DecimalField):  # type: ignore[misc]
-    """A decimal that must be a finite number: 'Infinity' and 'NaN' parse as Decimals."""
+    """A decimal amount, finite, in the machine form or as the person's language writes it."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        value: Decimal | None = getattr(self, "data", None)
-        if value is not None and not value.is_finite():
+        if not valuelist or str(valuelist[0]).strip() == "":
             self.data = None
-            raise ValueError(_l("Write the amount as a number, for example 1850.50."))
+            return
+        try:
+            self.data = parse_amount(str(valuelist[0]))
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(_l("Write the amount as a number, for example %(example)s.",
+                                example=format_decimal(Decimal("1850.50"), format="#,##0.00",
+                                                       locale=get_locale() or "en"))) from exc
 
 
 class AtLeastOne:
@@ -55,7 +84,7 @@ class AtLeastOne:
             raise ValidationError(_l("Choose at least one."))
 
 
-class IncidentForm(FlaskForm):  # type: ignore[misc]
+class IncidentForm(Form):
     kinds = MultiCheckboxField(_l("What happened"), validators=[AtLeastOne()])
     four_p = MultiCheckboxField(_l("Which policy area caused it (4P)"), validators=[AtLeastOne()])
     instrument = SelectField(_l("Measure or law (if known)"), validators=[Optional()])
@@ -147,7 +176,7 @@ class IncidentForm(FlaskForm):  # type: ignore[misc]
         }
 
 
-class FilterForm(FlaskForm):  # type: ignore[misc]
+class FilterForm(Form):
     """The list's filters: a GET form, so no CSRF token; every value optional."""
 
     class Meta:

@@ -66,13 +66,14 @@ def refusals(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-def json_list(text: str | None, what: str) -> list[Any]:
+def json_list(text: str | None, field: str) -> list[Any]:
+    """A JSON list the page script sent in a form field (`field` names it in the error)."""
     try:
         value = loads(text or "[]")
     except json.JSONDecodeError:
         value = None
     if not isinstance(value, list):
-        raise BadInput(_("The %(what)s list is damaged.", what=what), what)
+        raise BadInput(_("The page sent a damaged list. Reload it and try again."), field)
     return value
 
 

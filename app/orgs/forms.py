@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -12,6 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from app.formbase import Form
 from app.payload import EMAIL
 
 ROLE_CHOICES = [SelectChoice("outreach", _l("Outreach worker")),
@@ -19,7 +19,7 @@ ROLE_CHOICES = [SelectChoice("outreach", _l("Outreach worker")),
                 SelectChoice("analyst", _l("Analyst (reports only, never sees sealed text)"))]
 
 
-class InviteForm(FlaskForm):  # type: ignore[misc]
+class InviteForm(Form):
     # The same rule as JSON bodies (app.payload), so an address is valid everywhere or nowhere.
     email = EmailField(_l("E-mail address"), validators=[
         DataRequired(), Length(max=254),
@@ -28,18 +28,18 @@ class InviteForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField(_l("Make an invitation link"))
 
 
-class RoleForm(FlaskForm):  # type: ignore[misc]
+class RoleForm(Form):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
     submit = SubmitField(_l("Change role"))
 
 
-class ConfirmActionForm(FlaskForm):  # type: ignore[misc]
+class ConfirmActionForm(Form):
     """A button that needs only the CSRF token."""
 
     submit = SubmitField(_l("Continue"))
 
 
-class SettingsForm(FlaskForm):  # type: ignore[misc]
+class SettingsForm(Form):
     require_2fa = BooleanField(_l("Every member must use a second factor (an authenticator app)"))
     # The same bounds as app.retention.service.set_months.
     retention_months = IntegerField(
