@@ -35,7 +35,7 @@ def _records(report: Report) -> list[list[str]]:
                             "" if cell.value is None else str(cell.value),
                             present.cell_text(cell, report.k) if cell.hidden else ""])
             if change is not None:
-                out.append([table.title, label, _("Change"), str(change), ""])
+                out.append([table.title, label, present.change_heading(), str(change), ""])
     for item in present.amounts(report):
         cell = item["count"]
         out.append([_("Amounts taken"), item["currency"], present.window_label(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import ngettext, pgettext
 
 from app import i18n
 from app.incidents import choices
@@ -91,9 +91,13 @@ def change_text(change: int | None) -> str:
     return f"+{number(change)}" if change > 0 else number(change)
 
 
+def change_heading() -> str:
+    return str(pgettext("the difference between two periods", "Change"))
+
+
 def _columns(report: Report) -> list[str]:
     cols = [window_label(w) for w in report.windows]
-    return [*cols, _("Change")] if len(cols) > 1 else cols
+    return [*cols, change_heading()] if len(cols) > 1 else cols
 
 
 def _line(report: Report, key: str, title: str, header: str,
