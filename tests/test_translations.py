@@ -169,7 +169,9 @@ def test_translate_check_command_reports_and_exits(runner, tmp_path: Path,
 # The page scripts' sentences: the English in static/js is the msgid of the template macro.
 
 MACRO = ROOT / "templates" / "_macros" / "messages.html"
-SINGLE = re.compile(r'data-([a-z0-9-]+)="\{\{ _\("((?:[^"\\]|\\.)*)"\)\|forceescape \}\}"')
+# One sentence: data-key="{{ _("...")|forceescape }}", or with a context, pgettext("ctx", "...").
+SINGLE = re.compile(r'data-([a-z0-9-]+)="\{\{ (?:_|pgettext\("[^"]*", )\(?'
+                    r'"((?:[^"\\]|\\.)*)"\)\|forceescape \}\}"')
 PLURAL = re.compile(r'data-([a-z0-9-]+)-\{\{ category \}\}="\{\{ ngettext\('
                     r'"((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)", n\)\|forceescape \}\}"')
 JS_ENTRY = re.compile(r'^\s*"([a-z0-9-]+)": ("(?:[^"\\]|\\.)*"),?\s*$', re.M)
