@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import sqlite3
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ from app import _instance_secret
 from app.extensions import db
 from app.models import Organisation, User
 from config import database_url
+from tests.actors import Browser
 
 
 def test_first_run_page_explains_how_to_start(client: FlaskClient) -> None:
@@ -141,3 +145,32 @@ def test_translate_extract_finds_template_and_python_strings(runner: Any, tmp_pa
     text = pot.read_text(encoding="utf-8")
     assert 'msgid "Quick exit"' in text  # templates/base.html
     assert 'msgid "What you sent is too large."' in text  # app/errors.py
+
+
+@pytest.fixture
+def database_down(app: Flask) -> Iterator[None]:
+    """The database stops answering: every new connection fails as a stopped server's does."""
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    db.session.remove()
+    db.engine.dispose()
+    sa.event.listen(db.engine, "do_connect", refuse)
+    yield
+    sa.event.remove(db.engine, "do_connect", refuse)
+    db.engine.dispose()
+
+
+def test_a_logged_in_person_gets_the_unavailable_page_while_the_database_is_down(
+        coordinator: Browser, database_down: None) -> None:
+    # Pages answer 503 with the reason (rendered without asking the database who is
+    # logged in), the API answers JSON, and nothing is a bare 500.
+    for path in ("/incidents", "/reports/view?scope=org", "/", "/account"):
+        response = coordinator.client.get(path)
+        assert response.status_code == 503, path
+        body = html.unescape(response.get_data(as_text=True))
+        assert "The service is briefly unavailable" in body, path
+        assert 'id="quick-exit"' in body
+    answer = coordinator.post_json("/api/v1/incidents", {"id": "x"})
+    assert answer.status_code == 503
+    assert "briefly unavailable" in (answer.json or {})["error"]
