@@ -61,6 +61,20 @@ def _render_without_database() -> None:
 
 
 def init_app(app: Flask) -> None:
+    # Registered after db.init_app, so it runs before Flask-SQLAlchemy's own teardown.
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        """Closing the session rolls back its transaction; when the database went away
+        meanwhile that rollback fails, and the answer already made would become a bare 500.
+        Drop the dead connection instead (pre-ping replaces it once the server is back)."""
+        try:
+            db.session.remove()
+        except SQLAlchemyError:
+            with contextlib.suppress(SQLAlchemyError):
+                db.session.registry().invalidate()
+            db.session.registry.clear()
+            log.error("database connection lost at the end of a request")
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[Response | str, int]:
         return render_error(error, _("The form had expired or did not come from this site. "

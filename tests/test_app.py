@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import sqlite3
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,3 +175,30 @@ def test_a_logged_in_person_gets_the_unavailable_page_while_the_database_is_down
     answer = coordinator.post_json("/api/v1/incidents", {"id": "x"})
     assert answer.status_code == 503
     assert "briefly unavailable" in (answer.json or {})["error"]
+
+
+def test_a_connection_lost_after_the_answer_was_made_still_gives_the_answer(
+        coordinator: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server dies between the last query and the end of the request: closing the session
+    # cannot roll back. The page already made is sent; the dead connection is dropped.
+    rollbacks = []
+
+    def lost(_connection: Any) -> None:
+        rollbacks.append(1)
+        raise sqlite3.OperationalError("server closed the connection unexpectedly")
+
+    def in_own_context(path: str) -> int:
+        # A thread of its own has no app context pushed, so the request gets one and ends
+        # it, as under gunicorn (the fixture's context would otherwise span every request).
+        result: list[int] = []
+        thread = threading.Thread(target=lambda: result.append(
+            coordinator.client.get(path).status_code))
+        thread.start()
+        thread.join(timeout=30)
+        return result[0] if result else 0
+
+    monkeypatch.setattr(db.engine.dialect, "do_rollback", lost)
+    assert in_own_context("/incidents") == 200
+    assert rollbacks, "the session's rollback at the end of the request was not reached"
+    monkeypatch.undo()
+    assert in_own_context("/api/v1/incidents") == 200
