@@ -9,7 +9,10 @@ Run:  .venv/bin/python bench/load.py --backend sqlite --clients 50 --duration 30
 SECRET_KEY, SESSION_COOKIE_SECURE=0 (plain http on 127.0.0.1) and the database are set.
 The clients (tests/load/workload.py) register over HTTP in `--orgs` organisations, log in
 before the clock starts, then loop for `--duration` seconds: seal and create an incident, list,
-open one, and (coordinators) run the organisation's report. Every request is timed; the
+open one, and (coordinators) run the organisation's report, with a think time between one
+person's requests (default 1 s on average, uniform 0-2 s: a person reads what a page shows
+before the next click; at 0 the clients are a closed-loop stress test whose latency is set by
+clients / throughput, not by any one request). Every request is timed; the
 figures and the verdict on the targets (no errors; p95 < 250 ms for writes and for lists)
 are printed and, with --write, appended to bench/RESULTS.md. All traffic goes to 127.0.0.1;
 the run is bounded by --duration (at most 3600 s) and a request count per client.
@@ -120,15 +123,24 @@ def run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             print(f"[{backend}] {len(accounts)} registered in {out['register_s']:.0f} s; "
                   f"logging in, then {args.duration:g} s of load", flush=True)
             load_before: list[float] = []
+            cpu_before: dict[int, float] = {}
 
             def at_start(_started: float) -> None:
                 load_before.extend(os.getloadavg())
+                cpu_before.update(server.cpu_seconds())
 
             result = run_load(spec, accounts, processes=args.processes, during=at_start)
             out["loadavg"] = (load_before, list(os.getloadavg()))
+            cpu_after = server.cpu_seconds()
+            # The server's CPU over the timed run (a worker started since counts from 0).
+            out["server_cpu_s"] = sum(cpu - cpu_before.get(pid, 0.0)
+                                      for pid, cpu in cpu_after.items())
             out["prepare_s"] = result.prepare_s
             out["seconds"] = result.seconds
             out["figures"] = summary(result)
+            out["cpu_ms_per_request"] = out["server_cpu_s"] * 1000 / max(
+                1, out["figures"]["all"]["count"])
+            out["cores_used"] = out["server_cpu_s"] / result.seconds
             out["errors"] = errors(result)
         out["incidents"] = _count_incidents(url)
         out["log"] = _log_findings(log)
@@ -162,7 +174,9 @@ def table(r: dict[str, Any]) -> list[str]:
 def show(r: dict[str, Any]) -> None:
     print("\n".join(table(r)))
     print(f"[{r['backend']}] {verdict(r)[1]}; load average "
-          f"{r['loadavg'][0][0]:.2f} at start, {r['loadavg'][1][0]:.2f} at end")
+          f"{r['loadavg'][0][0]:.2f} at start, {r['loadavg'][1][0]:.2f} at end; server CPU "
+          f"{r['cpu_ms_per_request']:.1f} ms per request, {r['cores_used']:.2f} cores on "
+          "average")
     for line in r["errors"]:
         print("   error:", line)
     for line in r["log"][:20]:
@@ -195,7 +209,10 @@ def write(results: list[dict[str, Any]], args: argparse.Namespace, code: str,
                   "coordinators every 2nd round the organisation's report page (every 4th "
                   "report the CSV). Load average (1 min) at start "
                   f"{first[0]:.2f}, at end {last[0]:.2f} (other work was running on this "
-                  f"machine: compare with {os.cpu_count()} cores). {r['incidents']:,} "
+                  f"machine: compare with {os.cpu_count()} cores). The server (gunicorn's "
+                  f"master and workers) used {r['server_cpu_s']:.0f} CPU seconds: "
+                  f"{r['cpu_ms_per_request']:.1f} ms per request, {r['cores_used']:.2f} "
+                  f"of the {os.cpu_count()} cores on average. {r['incidents']:,} "
                   "incidents in the database at the end.", "",
                   *table(r), "", f"Targets: {said}."]
         if r["errors"]:
@@ -214,7 +231,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--orgs", type=int, default=5)
     parser.add_argument("--duration", type=float, default=300, help="seconds of load")
-    parser.add_argument("--think", type=float, default=0.0,
+    parser.add_argument("--think", type=float, default=1.0,
                         help="mean think time between one person's requests, seconds")
     parser.add_argument("--seed", type=int, default=10,
                         help="incidents each client makes before the clock starts")

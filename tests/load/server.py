@@ -47,6 +47,15 @@ def _stat(pid: int) -> tuple[str, int] | None:
     return fields[0], int(fields[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def alive(pid: int) -> bool:
     found = _stat(pid)
     return found is not None and found[0] != "Z"
@@ -93,6 +102,10 @@ class Gunicorn:
 
     def workers(self) -> list[int]:
         return children(self.master)
+
+    def cpu_seconds(self) -> dict[int, float]:
+        """CPU time used so far by the master and each worker."""
+        return {pid: cpu_seconds(pid) for pid in (self.master, *self.workers())}
 
     def start(self, timeout: float = 60) -> None:
         assert self.proc is None

@@ -99,14 +99,14 @@ def test_sigkill_of_workers_and_master_loses_nothing_acknowledged(
         run = run_load(spec, stack.accounts, processes=2, during=faults, linger=LINGER_S)
         t = timeline.events
 
-        # While a worker or the whole server was away, a request may find no answer at all
-        # (connection reset or refused); it never gets a server error, and nothing else fails.
+        # A request in flight while a worker or the whole server was away may find no answer
+        # at all (connection reset or refused); none gets a server error, none fails else.
         windows = [(t["worker killed"] - 1, t["worker replaced"] + 1),
                    (t["master killed"] - 1, t["restarted"] + 1)]
         for s in run.samples:
             if not s.ok:
                 assert s.status == 0, f"{s.op} got {s.status} {s.note}"
-                assert any(a <= s.at <= b for a, b in windows), \
+                assert any(s.at <= b and s.at + s.seconds >= a for a, b in windows), \
                     f"{s.op} failed outside the faults: {s.note}"
         # The app served again after each fault: acknowledged creates after both.
         assert any(a.at > t["worker replaced"] for a in run.acks)

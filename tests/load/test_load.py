@@ -1,8 +1,9 @@
 """Fifty people at once against gunicorn with the production config, on SQLite and on
 PostgreSQL: no request fails (no "database is locked"), nothing is half-written, and the
-server logs no error. A shorter run of bench/load.py (which measures the latency targets on
-a quiet machine and records them in bench/RESULTS.md); here latency is only held to a loose
-bound that catches stalls such as lock waits.
+server logs no error. A shorter run of bench/load.py, which measures the latency targets on
+a quiet machine and records them in bench/RESULTS.md. Here latency is only checked for
+stalls that a busy machine does not explain: writes waiting on a lock would make them far
+slower than lists, which CPU starvation slows alike.
 
 Run by `make test-load` (marker `load`), not by `make test`: about three minutes in all."""
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.load
 ORGS, PER_ORG = 5, 10
 DURATION = 60.0
 THINK = 1.0  # mean seconds between one person's requests, as in bench/load.py's figures
-STALL_MS = 3000.0  # a p95 above this is a stall (lock waits, a pool run dry), not slowness
+STALL_MS = 10_000.0  # SQLite's busy_timeout: a p95 above it is a stall, however busy
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -37,8 +38,9 @@ def test_fifty_people_at_once_without_an_error(backend: str, tmp_path: Path) -> 
         for op in ("create", "create_form", "list", "list_api", "open", "report"):
             assert figures.get(op, {}).get("count", 0) > 0, f"no {op} request was made"
         assert figures["all"]["count"] > 500, "the clients hardly ran"
-        for group in ("writes", "lists"):
-            assert figures[group]["p95"] < STALL_MS, figures[group]
+        writes, lists = figures["writes"]["p95"], figures["lists"]["p95"]
+        assert writes < STALL_MS and lists < STALL_MS, (writes, lists)
+        assert writes < 3 * lists + 500, f"writes stall: p95 {writes:.0f} ms, lists {lists:.0f}"
         problems = check_database(stack.database_url, run.acks)
         assert not problems, "\n".join(problems[:30])
     log = (tmp_path / "gunicorn.log").read_text(errors="replace")
