@@ -37,7 +37,7 @@ def test_fifty_people_at_once_without_an_error(backend: str, tmp_path: Path) -> 
         assert figures["all"]["errors"] == 0, errors(run)
         for op in ("create", "create_form", "list", "list_api", "open", "report"):
             assert figures.get(op, {}).get("count", 0) > 0, f"no {op} request was made"
-        assert figures["all"]["count"] > 500, "the clients hardly ran"
+        assert figures["all"]["count"] > 300, "the clients hardly ran"
         writes, lists = figures["writes"]["p95"], figures["lists"]["p95"]
         assert writes < STALL_MS and lists < STALL_MS, (writes, lists)
         assert writes < 3 * lists + 500, f"writes stall: p95 {writes:.0f} ms, lists {lists:.0f}"

@@ -219,6 +219,9 @@ class Client:
         self.pending_tries = 0
         self.made = 0
         self.round = 0
+        # Which of every `attach_every` incidents goes through the form differs per client,
+        # so that even a short or slow run has some.
+        self.attach_offset = rng.randrange(max(1, spec.attach_every))
 
     @property
     def kv(self) -> int:
@@ -280,7 +283,7 @@ class Client:
     def create(self) -> None:
         if self.pending is None:
             with_attachment = self.spec.attach_every > 0 and \
-                self.made % self.spec.attach_every == self.spec.attach_every - 1
+                (self.made + self.attach_offset) % self.spec.attach_every == 0
             self.pending, self.pending_tries = self._new_incident(with_attachment), 0
         body, fields, attachment = self.pending
         self.pending_tries += 1
