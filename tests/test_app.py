@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import sqlite3
 import stat
 import threading
 from collections.abc import Iterator
@@ -151,8 +150,10 @@ def test_translate_extract_finds_template_and_python_strings(runner: Any, tmp_pa
 @pytest.fixture
 def database_down(app: Flask) -> Iterator[None]:
     """The database stops answering: every new connection fails as a stopped server's does."""
+    dbapi_error = db.engine.dialect.loaded_dbapi.OperationalError  # sqlite3's or psycopg's
+
     def refuse(*_args: Any, **_kwargs: Any) -> None:
-        raise sqlite3.OperationalError("unable to open database file")
+        raise dbapi_error("connection refused")
 
     db.session.remove()
     db.engine.dispose()
@@ -182,10 +183,11 @@ def test_a_connection_lost_after_the_answer_was_made_still_gives_the_answer(
     # The server dies between the last query and the end of the request: closing the session
     # cannot roll back. The page already made is sent; the dead connection is dropped.
     rollbacks = []
+    dbapi_error = db.engine.dialect.loaded_dbapi.OperationalError
 
     def lost(_connection: Any) -> None:
         rollbacks.append(1)
-        raise sqlite3.OperationalError("server closed the connection unexpectedly")
+        raise dbapi_error("server closed the connection unexpectedly")
 
     def in_own_context(path: str) -> int:
         # A thread of its own has no app context pushed, so the request gets one and ends
