@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bandit typecheck pytest vendor chromium system-packages migrate translations clean demo screenshots
+.PHONY: run test test-load lint bandit typecheck pytest vendor chromium system-packages migrate translations clean demo screenshots
 
 # Debian packages the app itself needs: Pango and HarfBuzz for WeasyPrint (report PDFs), and
 # fonts for every script the interface supports (Latin, Cyrillic: DejaVu; Thai: TLWG).
@@ -83,6 +83,14 @@ pytest: $(VENV)/.dev chromium system-packages translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Load and fault tests against gunicorn with the production config (tests/load, about ten
+# minutes): 50 people at once on SQLite and PostgreSQL, workers and master killed, a private
+# PostgreSQL cluster stopped and started under load. PostgreSQL: the server in DATABASE_URL,
+# else 127.0.0.1:5432; the private cluster needs the server binaries (/usr/lib/postgresql).
+# The full figures come from bench/load.py (see bench/RESULTS.md).
+test-load: $(VENV)/.dev system-packages
+	$(BIN)/python -m pytest -m load tests/load -v $(PYTEST_ARGS)
 
 # Re-vendor the browser libraries from the npm registry (pinned; see static/vendor/MANIFEST).
 vendor:

@@ -8,6 +8,10 @@ import os
 
 # Behind a TLS reverse proxy on the same machine (see docs/operating.md).
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Requests are CPU-bound Python and a worker uses one core at a time (the GIL): cores + 1
+# workers keep 2 cores busy while one waits; 4 threads each overlap database and client
+# waits. bench/load.py: 50 people at once used 0.85-1 of 2 cores, no error (other shapes not
+# compared: the test machine was shared; see docs/operating.md "Sizing").
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 from pathlib import Path
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from app.extensions import db
+from app.extensions import db, login_manager
 from app.i18n import ERROR_PAGE
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,32 @@ def render_error(error: HTTPException, detail: str | None = None) -> tuple[Respo
     return render_template("errors/error.html", code=code, reason=reason, detail=detail), code
 
 
+def _render_without_database() -> None:
+    """The error page's layout asks who is logged in (the navigation), which needs the
+    database; while it is down, render the page as for a visitor instead of failing again."""
+    from app.auth.access import MEMBERSHIP
+    from app.auth.sessions import CACHE
+
+    request.environ[CACHE] = None
+    request.environ[MEMBERSHIP] = None
+    g._login_user = login_manager.anonymous_user()
+
+
 def init_app(app: Flask) -> None:
+    # Registered after db.init_app, so it runs before Flask-SQLAlchemy's own teardown.
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        """Closing the session rolls back its transaction; when the database went away
+        meanwhile that rollback fails, and the answer already made would become a bare 500.
+        Drop the dead connection instead (pre-ping replaces it once the server is back)."""
+        try:
+            db.session.remove()
+        except SQLAlchemyError:
+            with contextlib.suppress(SQLAlchemyError):
+                db.session.registry().invalidate()
+            db.session.registry.clear()
+            log.error("database connection lost at the end of a request")
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[Response | str, int]:
         return render_error(error, _("The form had expired or did not come from this site. "
@@ -68,8 +94,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_down(error: OperationalError) -> tuple[Response | str, int]:
-        db.session.rollback()
+        # The connection may be gone; the pool replaces it (pre-ping) once the server is back.
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
         log.error("database unavailable: %s", error.__class__.__name__)
+        _render_without_database()
         return render_error(ServiceUnavailable())
 
     @app.errorhandler(Exception)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from babel import Locale
 from babel.dates import format_skeleton
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, render_template_string, request, session
 from flask_babel import (
     format_currency,
     format_date,
@@ -21,6 +21,7 @@ from flask_babel import (
     format_decimal,
     get_locale,
 )
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import babel, db
@@ -155,3 +156,21 @@ def init_app(app: Flask) -> None:
                                  here=here, plural_samples=plural_samples)
     app.jinja_env.filters.update(month=format_month, number=format_number, money=format_money,
                                  when=format_when, day=format_day)
+    app.jinja_env.globals["cached_js_messages"] = cached_js_messages
+
+
+MESSAGES_BODY = ('{% from "_macros/messages.html" import js_messages_body %}'
+                 "{{ js_messages_body(incidents=incidents, selftest=selftest) }}")
+
+
+def cached_js_messages(incidents: bool = False, selftest: bool = False) -> Markup:
+    """The sentences the page scripts show (templates/_macros/messages.html), in the reader's
+    language: the same for every request in that language, so rendered once per process."""
+    cache: dict[tuple[str, bool, bool], Markup] = current_app.extensions.setdefault(
+        "collateral.js_messages", {})
+    key = (current_lang(), bool(incidents), bool(selftest))
+    if key not in cache:
+        body = render_template_string(MESSAGES_BODY, incidents=bool(incidents),
+                                      selftest=bool(selftest))
+        cache[key] = Markup(body)  # noqa: S704  # nosec B704 - autoescaped template, no input
+    return cache[key]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import json
 import stat
+import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ from app import _instance_secret
 from app.extensions import db
 from app.models import Organisation, User
 from config import database_url
+from tests.actors import Browser
 
 
 def test_first_run_page_explains_how_to_start(client: FlaskClient) -> None:
@@ -184,3 +188,62 @@ def test_a_form_part_without_a_name_is_refused(client: FlaskClient, part: str) -
                            content_type="multipart/form-data; boundary=b")
     assert response.status_code == 400
     assert "has no name" in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def database_down(app: Flask) -> Iterator[None]:
+    """The database stops answering: every new connection fails as a stopped server's does."""
+    dbapi_error = db.engine.dialect.loaded_dbapi.OperationalError  # sqlite3's or psycopg's
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise dbapi_error("connection refused")
+
+    db.session.remove()
+    db.engine.dispose()
+    sa.event.listen(db.engine, "do_connect", refuse)
+    yield
+    sa.event.remove(db.engine, "do_connect", refuse)
+    db.engine.dispose()
+
+
+def test_a_logged_in_person_gets_the_unavailable_page_while_the_database_is_down(
+        coordinator: Browser, database_down: None) -> None:
+    # Pages answer 503 with the reason (rendered without asking the database who is
+    # logged in), the API answers JSON, and nothing is a bare 500.
+    for path in ("/incidents", "/reports/view?scope=org", "/", "/account"):
+        response = coordinator.client.get(path)
+        assert response.status_code == 503, path
+        body = html.unescape(response.get_data(as_text=True))
+        assert "The service is briefly unavailable" in body, path
+        assert 'id="quick-exit"' in body
+    answer = coordinator.post_json("/api/v1/incidents", {"id": "x"})
+    assert answer.status_code == 503
+    assert "briefly unavailable" in (answer.json or {})["error"]
+
+
+def test_a_connection_lost_after_the_answer_was_made_still_gives_the_answer(
+        coordinator: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server dies between the last query and the end of the request: closing the session
+    # cannot roll back. The page already made is sent; the dead connection is dropped.
+    rollbacks = []
+    dbapi_error = db.engine.dialect.loaded_dbapi.OperationalError
+
+    def lost(_connection: Any) -> None:
+        rollbacks.append(1)
+        raise dbapi_error("server closed the connection unexpectedly")
+
+    def in_own_context(path: str) -> int:
+        # A thread of its own has no app context pushed, so the request gets one and ends
+        # it, as under gunicorn (the fixture's context would otherwise span every request).
+        result: list[int] = []
+        thread = threading.Thread(target=lambda: result.append(
+            coordinator.client.get(path).status_code))
+        thread.start()
+        thread.join(timeout=30)
+        return result[0] if result else 0
+
+    monkeypatch.setattr(db.engine.dialect, "do_rollback", lost)
+    assert in_own_context("/incidents") == 200
+    assert rollbacks, "the session's rollback at the end of the request was not reached"
+    monkeypatch.undo()
+    assert in_own_context("/api/v1/incidents") == 200

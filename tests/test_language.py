@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.extensions import babel, db
 from app.i18n import LANGUAGE_NAMES, format_month
+from app.incidents import choices
 from app.incidents.forms import IncidentForm, parse_amount
 from app.models import User
 from tests.actors import Browser
@@ -194,6 +195,7 @@ def test_a_translated_catalogue_changes_title_and_heading(migrated_url: str,
             db.engine.dispose()
     finally:
         cache.clear()
+        choices.forget_translations()
     assert lang_of(body) == "es"
     assert "<title>Iniciar sesión · Collateral</title>" in body
     assert "<h1>Iniciar sesión</h1>" in body
@@ -269,6 +271,7 @@ def test_wtforms_messages_come_from_our_catalogue(migrated_url: str, tmp_path: P
             db.engine.dispose()
     finally:
         cache.clear()
+        choices.forget_translations()
 
 
 @pytest.mark.parametrize(("lang", "written", "amount"), [

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gettext
+import unicodedata
 from functools import cache
 
 import pycountry
@@ -25,21 +26,57 @@ def _iso(domain: str, lang: str) -> gettext.NullTranslations:
     return gettext.translation(domain, pycountry.LOCALES_DIR, languages=[lang], fallback=True)
 
 
+# The ISO lists and the vocabulary's labels are the same for every request in one language:
+# made once per language and process, not for every form (they were a third of the CPU
+# time of saving an incident; see bench/request_cost.py).
+
 def countries() -> list[tuple[str, str]]:
-    t = _iso("iso3166-1", _lang())
+    return list(_countries(_lang()))
+
+
+@cache
+def _countries(lang: str) -> tuple[tuple[str, str], ...]:
+    t = _iso("iso3166-1", lang)
     names = [(c.alpha_2, t.gettext(c.name)) for c in pycountry.countries]
-    return sorted(names, key=lambda pair: pair[1])
+    return tuple(sorted(names, key=lambda pair: alphabetical(pair[1])))
+
+
+def alphabetical(text: str) -> str:
+    """A sort key that files "Bélgica" under B before "Bután" (code point order would put é
+    after every unaccented letter): case and accents set aside."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text.casefold())
+                   if not unicodedata.combining(ch))
+
+
+def forget_translations() -> None:
+    """Drop the lists made in each language (for tests that swap the catalogues)."""
+    for made in (_countries, _country_names, _currencies, _vocab_pairs):
+        made.cache_clear()
+
+
+def country_names() -> dict[str, str]:
+    """Code -> name in the reader's language (the same dict for every request: read only)."""
+    return _country_names(_lang())
+
+
+@cache
+def _country_names(lang: str) -> dict[str, str]:
+    return dict(_countries(lang))
 
 
 def country_name(code: str) -> str:
-    country = pycountry.countries.get(alpha_2=code)
-    return _iso("iso3166-1", _lang()).gettext(country.name) if country else code
+    return _country_names(_lang()).get(code, code)
 
 
 def currencies() -> list[tuple[str, str]]:
-    t = _iso("iso4217", _lang())
-    return sorted(((c.alpha_3, f"{c.alpha_3} — {t.gettext(c.name)}")
-                   for c in pycountry.currencies), key=lambda pair: pair[0])
+    return list(_currencies(_lang()))
+
+
+@cache
+def _currencies(lang: str) -> tuple[tuple[str, str], ...]:
+    t = _iso("iso4217", lang)
+    return tuple(sorted(((c.alpha_3, f"{c.alpha_3} — {t.gettext(c.name)}")
+                         for c in pycountry.currencies), key=lambda pair: pair[0]))
 
 
 @cache
@@ -63,10 +100,16 @@ def org_terms(org: Organisation, list_name: str) -> list[OrgTerm]:
 
 def vocab_choices(name: str, org: Organisation | None = None) -> list[tuple[str, str]]:
     """(code, translated label) pairs, with the organisation's own terms for extensible lists."""
-    pairs = [(t.code, term_label(name, t)) for t in load().lists[name]]
+    pairs = list(_vocab_pairs(name, _lang()))
     if org is not None and name in ("instruments", "actors"):
         pairs += [(t.code, t.label) for t in org_terms(org, name)]
     return pairs
+
+
+@cache
+def _vocab_pairs(name: str, lang: str) -> tuple[tuple[str, str], ...]:
+    """(code, label in `lang`): called within a request in that language (flask_babel)."""
+    return tuple((t.code, term_label(name, t)) for t in load().lists[name])
 
 
 def label(name: str, code: str | None, org: Organisation | None = None) -> str:

@@ -11,17 +11,18 @@ from typing import Any
 from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
     DecimalField,
     HiddenField,
     IntegerField,
-    SelectField,
     SelectMultipleField,
     StringField,
 )
+from wtforms import SelectField as WTFormsSelectField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, Select
 
 from app.formbase import Form
 from app.models import Organisation
@@ -31,6 +32,26 @@ from . import choices
 # ASCII digits only (\d would take other scripts' digits) and fullmatch (a $ lets "\n" through).
 MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 EARLIEST_YEAR = 1990
+
+
+class QuickSelect(Select):  # type: ignore[misc]
+    """WTForms' select, writing plain options directly: its generic attribute rendering made
+    the country list (250 options) a third of the incident list page's CPU time."""
+
+    @classmethod
+    def render_option(cls, choice: Any, **kwargs: Any) -> Markup:
+        if kwargs or choice.render_kw:
+            return super().render_option(choice, **kwargs)  # type: ignore[no-any-return]
+        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        selected = "selected " if choice.selected else ""
+        label = escape(choice.label or choice.value)
+        # Both the value and the label are escaped here (markupsafe's format is the slow part).
+        html = f'<option {selected}value="{escape(value)}">{label}</option>'
+        return Markup(html)  # noqa: S704  # nosec B704 - value and label escaped above
+
+
+class SelectField(WTFormsSelectField):  # type: ignore[misc]
+    widget = QuickSelect()
 
 
 class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]

@@ -86,7 +86,7 @@ def index() -> str:
     return render_template(
         "incidents/list.html", items=items, labels=labels_for(org),
         filters=FilterForm(request.args, org=org), active_filters=filters,
-        countries=choices.countries(),
+        country_names=choices.country_names(),
         pagination={"page": number, "pages": max(1, -(-total // PER_PAGE)), "total": total},
         can_search=service.can_read_sealed(membership()),
         page={"api-url": url_for("api.incidents"), "search-url": url_for("api.sealed_feed"),
