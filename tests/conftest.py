@@ -22,7 +22,7 @@ from app import create_app
 from app.extensions import db
 from config import TestConfig, database_url
 from tests.actors import Browser
-from tests.people import make_coordinator
+from tests.people import joined, make_coordinator
 from tests.world import World, build, sqlite_savepoints
 
 
@@ -123,6 +123,15 @@ def world() -> Iterator[tuple[Flask, World]]:
         yield app, built
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture
+def outreach(coordinator: Browser, new_browser: Callable[[str], Browser]) -> Browser:
+    """An outreach worker of "Red Umbrella", confirmed (holding the org key) and logged in."""
+    worker = joined(coordinator, new_browser, "out@example.org", "outreach")
+    assert coordinator.confirm(worker.user_id).status_code == 200
+    assert worker.login().status_code == 200
+    return worker
 
 
 def dump_tables() -> bytes:

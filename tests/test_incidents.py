@@ -41,14 +41,6 @@ def counts() -> tuple[int, int, int]:
                  for m in (Incident, IncidentCode, Attachment))  # type: ignore[return-value]
 
 
-@pytest.fixture
-def outreach(coordinator: Browser, new_browser: Callable[[str], Browser]) -> Browser:
-    worker = joined(coordinator, new_browser, "out@example.org", "outreach")
-    assert coordinator.confirm(worker.user_id).status_code == 200
-    assert worker.login().status_code == 200
-    return worker
-
-
 def test_create_list_and_open(coordinator: Browser, outreach: Browser) -> None:
     incident = new_incident(outreach)
     response = post(outreach, incident)

@@ -45,14 +45,6 @@ class Logged:
     attachment: bytes | None  # the attachment's ciphertext, as stored
 
 
-@pytest.fixture
-def outreach(coordinator: Browser, new_browser: Callable[[str], Browser]) -> Browser:
-    worker = joined(coordinator, new_browser, "out@example.org", "outreach")
-    assert coordinator.confirm(worker.user_id).status_code == 200
-    assert worker.login().status_code == 200
-    return worker
-
-
 def log(who: Browser, marker: str, attachment_size: int | None = 6000,
         **coded: Any) -> Logged:
     """An incident logged through the incident form, sealed (with an attachment) in Python."""
