@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from app.extensions import db
+from app.i18n import format_day
 from app.models import Incident, Organisation
 
 # The live site and its logged-in coordinator's tabs (pytest finds fixtures by these names).
@@ -39,7 +40,8 @@ def test_a_destroyed_incident_page(site: Site, tab: Page) -> None:  # noqa: F811
     _destroy(site, gone)
     row = site.row(gone)
     assert row is not None and row.sealed is None and row.sealed_destroyed_at is not None
-    date = row.sealed_destroyed_at.strftime("%Y-%m-%d")
+    with site.app.test_request_context():  # the page writes the day as English does
+        date = format_day(row.sealed_destroyed_at)
 
     tab.goto(f"{site.url}/incidents/{gone}")
     expect(tab.locator("body")).to_have_attribute("data-view-state", "ready", timeout=WAIT)
