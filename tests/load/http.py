@@ -1,5 +1,5 @@
 """tests.actors.Browser over real HTTP: the few methods of Flask's test client that Browser
-uses (get, post; status_code, content_type, get_data, json), on a `requests` session."""
+uses (open, get, post; status_code, content_type, get_data, json), on a `requests` session."""
 
 from __future__ import annotations
 
@@ -41,13 +41,15 @@ class HttpClient:
         self.timeout = timeout
         self.session = requests.Session()
 
-    def get(self, path: str, **kw: Any) -> HttpResponse:
+    def open(self, path: str, method: str = "GET", **kw: Any) -> HttpResponse:
         kw.setdefault("timeout", self.timeout)
-        return HttpResponse(self.session.get(self.base_url + path, **kw))
+        return HttpResponse(self.session.request(method, self.base_url + path, **kw))
+
+    def get(self, path: str, **kw: Any) -> HttpResponse:
+        return self.open(path, "GET", **kw)
 
     def post(self, path: str, **kw: Any) -> HttpResponse:
-        kw.setdefault("timeout", self.timeout)
-        return HttpResponse(self.session.post(self.base_url + path, **kw))
+        return self.open(path, "POST", **kw)
 
     def close(self) -> None:
         self.session.close()
