@@ -4,6 +4,8 @@ small counts, respects consent, and lets no hidden count be worked out from what
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import statistics
 from collections import Counter
@@ -12,12 +14,13 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
+import openpyxl
 import pytest
 from flask import Flask
 
 from app.extensions import db
 from app.models import Organisation
-from app.reports import engine
+from app.reports import engine, export, present
 from app.reports.build import Cell, Report, build
 from app.reports.engine import Scope
 from app.reports.params import ReportParams, Window
@@ -300,6 +303,38 @@ def test_too_few_incidents_shows_nothing(app: Flask) -> None:
                    datetime.now(UTC), 1, [])
     assert report.too_small and not report.counts[0].lines
     assert report.counts[0].people is None
+    # Not even their number leaves: no figure in the page's headline, the CSV or the XLSX.
+    with app.test_request_context():
+        assert present.headline_figures(report) == []
+        table = list(csv.reader(io.StringIO(export.csv_bytes(report).decode("utf-8-sig"))))
+        book = openpyxl.load_workbook(io.BytesIO(export.xlsx(report)))
+    assert not any(cell == "3" for row in table for cell in row)
+    summary = [cell.value for row in book.active.iter_rows() for cell in row]
+    assert not any(isinstance(value, int | float) for value in summary), summary
+
+
+def test_a_small_comparison_window_shows_none_of_its_figures(
+        app: Flask, dataset: dict[str, Any]) -> None:
+    """The report's window is large enough, the window it is compared with is not: the
+    comparison column hides every figure, its 'all incidents' totals too, and no change."""
+    earlier = Window("2023-01", "2023-03")
+    add_incidents(dataset["orgs"][0], 3, random.Random(8), months=["2023-02"],
+                  consent="research", status="complete")
+    report = _report(dataset, 5, compare=earlier)
+    assert report.counts[1].incidents == 3 and not report.too_small
+    with app.test_request_context():
+        tables = present.tables(report)
+        records = list(csv.reader(io.StringIO(export.csv_bytes(report).decode("utf-8-sig"))))
+        label = present.window_label(earlier)
+    assert sum(len(t.total[1]) > 1 for t in tables if t.total is not None) >= 3
+    for table in tables:
+        for _label, cells, change in table.rows:
+            assert all(c.value is None for c in cells[1:]) and change is None, table.title
+        if table.total is not None and len(table.total[1]) > 1:
+            assert table.total[1][1].value is None, table.title
+            assert table.total[1][0].value is not None, table.title
+    compared = [row for row in records if len(row) == 5 and row[2] == label]
+    assert compared and all(row[3] == "" for row in compared)
 
 
 def test_comparison_of_two_windows(dataset: dict[str, Any]) -> None:

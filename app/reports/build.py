@@ -60,6 +60,12 @@ class Counts:
     amounts_total: Cell = Cell(0)
     nothing_shown: bool = False  # fewer than k incidents in a protected report
 
+    def total(self, key: str) -> Cell:
+        """A table's 'all incidents' cell: hidden with everything else when too few."""
+        if self.nothing_shown:
+            return Cell(None, SMALL)
+        return self.line_totals.get(key, Cell(self.incidents))
+
 
 @dataclass
 class Report:

@@ -106,8 +106,7 @@ def _line(report: Report, key: str, title: str, header: str,
     found: list[TableRow] = rows(report, pick)
     total = None
     if with_total:
-        total = (_("All incidents"), [c.line_totals.get(key, Cell(c.incidents))
-                                      for c in report.counts])
+        total = (_("All incidents"), [c.total(key) for c in report.counts])
     return Table(key, title, header, _columns(report),
                  [(label(report, key, r.key), r.cells, r.change) for r in found], total, note)
 
@@ -157,7 +156,10 @@ def amounts(report: Report) -> list[dict[str, Any]]:
 
 
 def headline_figures(report: Report) -> list[tuple[str, Any, str]]:
-    """The headline figures as (label, value for a spreadsheet cell, text for a reader)."""
+    """The headline figures as (label, value for a spreadsheet cell, text for a reader);
+    none for a protected report of fewer than k incidents (even their number singles out)."""
+    if report.too_small:
+        return []
     counts = report.counts[0]
     out: list[tuple[str, Any, str]] = [
         (_("Incidents"), counts.incidents, number(counts.incidents)),
