@@ -72,6 +72,26 @@ def test_published_report_counts_only_consented_incidents(coordinator: Browser,
     assert _headline(response.get_data(as_text=True)) == _count(rows, consent_floor=True)
 
 
+def test_methodology_says_how_the_figures_were_made(coordinator: Browser,
+                                                   rows: list[dict[str, Any]]) -> None:
+    """A published report's methodology names its scope, window, comparison, filters,
+    consent rule, suppression rule with k, vocabulary version and generation time."""
+    query = YEAR | {"publish": "1", "four_p": "protection", "compare_from": "2024-01",
+                    "compare_to": "2024-12"}
+    response = coordinator.get("/reports/view", query_string=query)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    method = re.sub(r"\s+", " ", body[body.index('id="method-h"'):])
+    for words in ("Scope: Red Umbrella.", "Window: Jan 2025 to Dec 2025.",
+                  "Compared with: Jan 2024 to Dec 2024.", "Protection",
+                  "only incidents whose consent allows aggregate use",
+                  "a count from 1 to 4 is shown as &#34;fewer than 5&#34;",
+                  "Vocabulary version 1.", "Generated "):
+        assert words in method, words
+    internal = coordinator.get("/reports/view", query_string=YEAR).get_data(as_text=True)
+    assert "Filters: none." in internal and "exact counts of all its complete" in internal
+
+
 @pytest.mark.parametrize("args,message", [
     ({"from": "2025-06", "to": "2025-01"}, "ends (2025-01) before it starts"),
     ({"from": "2025-13", "to": "2025-12"}, "write the month as YYYY-MM"),
