@@ -8,6 +8,8 @@ import csv
 import io
 import json
 import random
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -107,6 +109,44 @@ def test_request_approved_generated_and_sealed_to_the_researcher(
     assert service.purge(utcnow() + timedelta(days=31)) == 0  # idempotent
 
 
+def test_another_researcher_can_neither_ask_for_this_scope_nor_download(
+        app: Flask, coordinator: Browser, researcher: Browser, runner: Any,
+        new_browser: Callable[[str], Browser]) -> None:
+    """A researcher invited by another organisation: a request over Red Umbrella (a real
+    organisation that did not invite them) is refused on the scope, and Rae's extract is not
+    theirs to download — by the service or by URL."""
+    from tests.people import make_coordinator
+
+    add_incidents(org_of(), 300, random.Random(8))
+    request = service.create_request(_user(researcher), _form())
+    service.decide(_user(coordinator), request, True, "")
+    db.session.commit()
+    extract = service.extract_of(request)
+    assert extract is not None
+    owls = make_coordinator(runner, new_browser, "Night Owls", "owls@example.org")
+    token = service.invite_researcher("sam@example.org", _user(owls), org=org_of("Night Owls"))
+    db.session.commit()
+    assert token is not None
+    with app.test_request_context():
+        link = url_for("auth.register_page", token=token)
+    sam = new_browser("sam@example.org")
+    assert sam.register(link, "Sam").status_code == 201
+    assert sam.login().status_code == 200
+    with pytest.raises(BadInput) as refused:
+        service.create_request(_user(sam), _form())
+    assert refused.value.field == "scope"
+    with pytest.raises(LookupError):
+        service.file_for(_user(sam), extract, "data")
+    for part in ("data", "dictionary"):
+        response = sam.get(f"/research/extracts/{extract.pid}/{part}")
+        assert response.status_code == 404, response.status_code
+    assert sam.get(f"/research/requests/{request.pid}").status_code == 404
+    assert researcher.get(f"/research/extracts/{extract.pid}/data").status_code == 200
+    downloads = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "extract_downloaded")).all()
+    assert len(downloads) == 1  # Sam's tries downloaded nothing
+
+
 def test_a_refusal_needs_a_reason_and_ends_the_request(coordinator: Browser,
                                                        researcher: Browser) -> None:
     add_incidents(org_of(), 30, random.Random(1), consent="research")
@@ -202,6 +242,32 @@ def test_open_offline_with_the_key_file(coordinator: Browser, researcher: Browse
                                  "--out", str(out)], input=researcher.passphrase + "\n")
     assert opened.exit_code == 0, opened.output
     assert out.read_text().splitlines()[0] == "kinds,country,period"
+    good = out.read_bytes()
+    # The standalone script the Research page names opens it the same way.
+    script_out = tmp_path / "by-script.csv"
+    script = [sys.executable, "scripts/open_extract.py", str(sealed), "--key", str(keyfile),
+              "--out", str(script_out)]
+    done = subprocess.run(script, input=researcher.passphrase + "\n", capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert script_out.read_bytes() == good
+    # A damaged file (one bit flipped in the middle) or a cut-off one: refused, nothing written.
+    data = sealed.read_bytes()
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x01
+    for name, damaged in (("flipped", bytes(flipped)), ("truncated", data[:-10]),
+                          ("half", data[:len(data) // 2])):
+        bad, bad_out = tmp_path / f"{name}.sealed", tmp_path / f"{name}.csv"
+        bad.write_bytes(damaged)
+        refused = runner.invoke(args=["extract", "open", str(bad), "--key", str(keyfile),
+                                      "--out", str(bad_out)], input=researcher.passphrase + "\n")
+        assert refused.exit_code != 0 and "Nothing was written" in refused.output, name
+        assert not bad_out.exists(), name
+        by_script = subprocess.run([*script[:2], str(bad), *script[3:6], str(bad_out)],
+                                   input=researcher.passphrase + "\n", capture_output=True,
+                                   text=True, timeout=120, check=False)
+        assert by_script.returncode == 1 and "Nothing was written" in by_script.stderr, name
+        assert "Traceback" not in by_script.stderr and not bad_out.exists(), name
     assert runner.invoke(args=["extract", "purge"]).exit_code == 0
 
 
@@ -225,34 +291,47 @@ def test_an_organisation_can_ask_for_two_approvals(coordinator: Browser, researc
     assert request.status == RequestStatus.READY
 
 
-def test_no_free_text_or_sealed_tier_in_any_extract(coordinator: Browser,
-                                                    researcher: Browser) -> None:
-    """Everything on the server that is free text — published case studies, the sealed
-    envelope, organisation terms' labels — stays out of the extract and its dictionary."""
-    from app.models import Incident, OrgTerm
+@pytest.mark.parametrize("fields", [
+    ["kinds", "actors", "instrument", "source", "country", "month"],
+    ["four_p", "region", "month"], ["work_setting", "country"], ["groups"],
+    ["people_affected", "days_detained"], ["amount_confiscated"]],
+    ids=["codes", "places", "settings", "groups", "people-and-days", "amounts"])
+def test_no_free_text_or_sealed_tier_in_any_extract(coordinator: Browser, researcher: Browser,
+                                                    fields: list[str]) -> None:
+    """Everything on the server that is free text or sealed — published case studies, the
+    sealed envelope, attachments, organisation terms' labels and descriptions — stays out of
+    the extract and its dictionary, whichever coded fields are asked for (together these
+    requests ask for every field a researcher may)."""
+    from app.models import Attachment, Incident, OrgTerm
+    from app.research.anonymise import FIELDS
 
-    marker = "MARKER-ZX81"
+    marker, sealed_marker = "MARKER-ZX81", "ZX81SEALEDZX81SEALED"
     org = org_of()
     db.session.add(OrgTerm(org_id=org.id, list_name="actors", code="own-7",
-                           label=f"{marker} squad"))
-    add_incidents(org, 300, random.Random(8), actors=["police", "own-7"])
-    for incident in db.session.scalars(sa.select(Incident)):
+                           label=f"{marker} squad", description=f"{marker} described"))
+    add_incidents(org, 600, random.Random(8), actors=["police", "own-7"])
+    for n, incident in enumerate(db.session.scalars(sa.select(Incident))):
         incident.published_case_study, incident.published_at = f"{marker} story", utcnow()
+        incident.sealed = {"v": 1, "kv": 1, "iv": f"{n:016d}", "ct": sealed_marker * 3}
+        db.session.add(Attachment(incident_id=incident.id, kv=1, iv=f"a{n:015d}",
+                                  ciphertext=sealed_marker.encode() * 10, size=200))
     db.session.commit()
-    request = service.create_request(_user(researcher), _form(
-        fields=["kinds", "actors", "instrument", "source", "country", "month"]))
+    request = service.create_request(_user(researcher), _form(fields=fields, k="3"))
     service.decide(_user(coordinator), request, True, "")
     db.session.commit()
     extract = service.extract_of(request)
-    assert extract is not None and request.status == RequestStatus.READY
+    assert extract is not None and request.status == RequestStatus.READY, request.status_reason
     assert researcher.private_key is not None
+    plains = {}
     for part in ("data", "dictionary"):
         sealed = service.file_for(_user(researcher), extract, part).read_bytes()
-        plain = open_export(sealed, researcher.private_key, researcher.user_id).decode()
-        assert marker not in plain and '"ct"' not in plain and "AAAAAAAA" not in plain
-    text = open_export(service.file_for(_user(researcher), extract, "data").read_bytes(),
-                       researcher.private_key, researcher.user_id).decode()
-    assert "own-7" in text  # the organisation's code travels, its free-text label does not
+        plains[part] = open_export(sealed, researcher.private_key, researcher.user_id).decode()
+        for needle in (marker, sealed_marker, '"ct"', "0000000000000001"):
+            assert needle not in plains[part], (part, needle)
+    header = next(csv.reader(io.StringIO(plains["data"])))
+    assert header and set(header) <= set(FIELDS) | {"period", "place", "amount", "currency"}, header
+    if "actors" in fields:
+        assert "own-7" in plains["data"]  # the organisation's code travels, not its label
 
 
 def test_an_expired_extract_says_so(coordinator: Browser, researcher: Browser) -> None:
