@@ -193,6 +193,9 @@ RULES: dict[str, Access | dict[str, Access]] = {
     "reports.collective_threshold": parties(gate=("collective_analyst",),
                                             objects={"public_id": "collective"},
                                             form={"k": "7"}),
+    "reports.collective_quorum": parties(gate=("collective_analyst",),
+                                         objects={"public_id": "collective"},
+                                         form={"quorum": "3"}),
     # Research: invited researchers; the coordinators who decide.
     "research.index": members("researcher", "coordinator"),
     "research.create": members("researcher", "coordinator", ok=400),

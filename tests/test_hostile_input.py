@@ -261,7 +261,9 @@ def test_member_role_form(people: World, data: dict[str, Any], target: str) -> N
 
 
 @FUZZ
-@given(data=form_of({"require_2fa": st.sampled_from(["y", "", "0", "false"])}),
+@given(data=form_of({"require_2fa": st.sampled_from(["y", "", "0", "false"]),
+                     "retention_months": st.sampled_from(["", "12", "0", "601", "x"]),
+                     "extract_quorum": st.sampled_from(["", "1", "2", "0", "11", "x", "-1"])}),
        reset=st.booleans())
 @example(data={"require_2fa": ["y", ""]}, reset=False)
 def test_settings_and_reset_forms(people: World, data: dict[str, Any], reset: bool) -> None:
@@ -341,20 +343,31 @@ def test_report_parameters(people: World, args: dict[str, Any], where: str, who:
 @given(data=form_of({"k": st.sampled_from(["2", "3", "50", "51", "x", "-5", "1e3"])}))
 @example(data={"k": "99999999999999999999"})
 def test_collective_threshold_form(people: World, data: dict[str, Any]) -> None:
-    analyst = people.collective_analyst
+    send(people.collective_analyst, "POST",
+         f"/reports/collectives/{people.a.collective}/threshold", data=data,
+         setup=lambda: _appoint_coordinator(people))
 
-    def appoint_coordinator() -> None:
-        collective = _pid(Collective, people.a.collective)
-        user = db.session.scalar(sa.select(User).where(User.email == analyst.email))
-        assert user is not None
-        role = db.session.scalar(sa.select(CollectiveRole).where(
-            CollectiveRole.collective_id == collective.id, CollectiveRole.user_id == user.id))
-        assert role is not None
-        role.role = CollectiveRoleName.COORDINATOR
-        db.session.flush()
 
-    send(analyst, "POST", f"/reports/collectives/{people.a.collective}/threshold", data=data,
-         setup=appoint_coordinator)
+@FUZZ
+@given(data=form_of({"quorum": st.sampled_from(["0", "1", "10", "11", "x", "-5", "1e3"])}))
+@example(data={"quorum": "99999999999999999999"})
+def test_collective_quorum_form(people: World, data: dict[str, Any]) -> None:
+    send(people.collective_analyst, "POST",
+         f"/reports/collectives/{people.a.collective}/quorum", data=data,
+         setup=lambda: _appoint_coordinator(people))
+
+
+def _appoint_coordinator(people: World) -> None:
+    """The collective analyst made one of its coordinators, who may change its settings."""
+    collective = _pid(Collective, people.a.collective)
+    user = db.session.scalar(sa.select(User).where(
+        User.email == people.collective_analyst.email))
+    assert user is not None
+    role = db.session.scalar(sa.select(CollectiveRole).where(
+        CollectiveRole.collective_id == collective.id, CollectiveRole.user_id == user.id))
+    assert role is not None
+    role.role = CollectiveRoleName.COORDINATOR
+    db.session.flush()
 
 
 RESEARCH_BASE = {"from": "2025-01", "to": "2025-12", "purpose": "Probe.", "institution": "Uni",

@@ -241,6 +241,48 @@ def test_collective_threshold(coordinator: Browser, runner: FlaskCliRunner, rows
     assert collective.min_cell == 8
 
 
+def test_quorums_are_set_by_coordinators_on_their_pages(
+        coordinator: Browser, runner: FlaskCliRunner) -> None:
+    """An organisation's coordinators set how many of them approve a research extract on the
+    members page; a collective's coordinators set the collective's on its page. Bad numbers
+    are refused with the reason and change nothing; each change is audited."""
+    org = org_of()
+    assert org.extract_quorum == 1
+    for bad in ("0", "11"):
+        refused = coordinator.post_form("/org/settings", {"extract_quorum": bad})
+        assert refused.status_code == 400
+        assert "whole number from 1 to 10" in refused.get_data(as_text=True)
+    assert coordinator.post_form("/org/settings", {"extract_quorum": "x"}).status_code == 400
+    db.session.refresh(org)
+    assert org.extract_quorum == 1
+    assert coordinator.post_form("/org/settings", {"extract_quorum": "2"}).status_code == 302
+    db.session.refresh(org)
+    assert org.extract_quorum == 2
+    assert 'name="extract_quorum" type="number" value="2"' in \
+        coordinator.get("/org/members").get_data(as_text=True)
+    assert coordinator.post_form("/org/settings", {}).status_code == 302  # empty keeps it
+    db.session.refresh(org)
+    assert org.extract_quorum == 2
+
+    collective = _collective(runner, "Red Umbrella")
+    page = f"/reports/collectives/{collective.pid}"
+    assert runner.invoke(args=["collective", "appoint", "Network", "coord@example.org"]
+                         ).exit_code == 0  # an analyst first: may look, not decide
+    assert coordinator.post_form(page + "/quorum", {"quorum": "3"}).status_code == 403
+    assert runner.invoke(args=["collective", "appoint", "Network", "coord@example.org",
+                               "--role", "coordinator"]).exit_code == 0
+    refused = coordinator.post_form(page + "/quorum", {"quorum": "0"})
+    assert refused.status_code == 400
+    assert "whole number from 1 to 10" in refused.get_data(as_text=True)
+    assert coordinator.post_form(page + "/quorum", {"quorum": "3"}).status_code == 302
+    db.session.refresh(collective)
+    assert collective.extract_quorum == 3
+    assert "approved by 3 of its coordinators" in coordinator.get(page).get_data(as_text=True)
+    quorums = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "extract_quorum")).all()
+    assert sorted(e.details["quorum"] for e in quorums) == [2, 3]
+
+
 def test_spreadsheet_formulas_are_never_run(coordinator: Browser) -> None:
     """An organisation's own term is free text: in a CSV it must not become a formula."""
     org = org_of()

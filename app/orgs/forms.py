@@ -47,4 +47,7 @@ class SettingsForm(Form):
         validators=[Optional(), NumberRange(1, 600, message=_l(
             "Give a number of months between 1 and 600, or leave it empty to keep sealed "
             "details."))])
+    # Bounds checked by app.research.service.set_quorum (one message for page and CLI).
+    extract_quorum = IntegerField(
+        _l("Coordinators who must approve a research extract"), validators=[Optional()])
     submit = SubmitField(_l("Save"))

@@ -44,7 +44,8 @@ def _members_page(form: InviteForm | None = None,
     return render_template(
         "orgs/members.html", org=org, members=rows, form=form or InviteForm(),
         settings=settings_form or SettingsForm(require_2fa=org.require_2fa,
-                                               retention_months=org.retention_months),
+                                               retention_months=org.retention_months,
+                                               extract_quorum=org.extract_quorum),
         retention_last_run=last_run)
 
 
@@ -81,6 +82,16 @@ def settings() -> Any:
     if not form.validate_on_submit():
         return _members_page(settings_form=form), 400
     org = current_org()
+    quorum = form.extract_quorum.data
+    if quorum is not None and quorum != org.extract_quorum:  # empty keeps the number
+        from app.research import service as research  # here: research imports orgs
+
+        try:
+            research.set_quorum(org, quorum, current_user)
+        except BadInput as exc:
+            db.session.rollback()
+            form.extract_quorum.errors = [exc.message]
+            return _members_page(settings_form=form), 400
     service.set_require_2fa(org, current_user, bool(form.require_2fa.data))
     retention.set_months(org, current_user, form.retention_months.data)
     db.session.commit()

@@ -165,8 +165,9 @@ def _collective_role(public_id: Any) -> Any:
 
 
 def _collective_page(role: Any, error: str | None = None, status: int = 200,
-                     ) -> tuple[str, int]:
+                     error_field: str = "k") -> tuple[str, int]:
     return render_template("reports/collective.html", role=role, error=error,
+                           error_field=error_field,
                            members=service.member_orgs(role.collective),
                            invited=collectives.invited_count(role.collective)), status
 
@@ -192,4 +193,24 @@ def collective_threshold(public_id: Any) -> Any:
     db.session.commit()
     flash(_("Saved. Reports of the collective now hide counts under %(k)d.",
             k=role.collective.min_cell), "success")
+    return redirect(url_for("reports.collective", public_id=public_id))
+
+
+@bp.post("/collectives/<uuid:public_id>/quorum")
+@login_required
+def collective_quorum(public_id: Any) -> Any:
+    """How many of the collective's coordinators approve a research extract over it."""
+    from app.research import service as research  # here: research imports reports
+
+    role = _collective_role(public_id)
+    if role.role != CollectiveRoleName.COORDINATOR:
+        abort(403, description=_("Only the collective's coordinators decide this."))
+    try:
+        research.set_quorum(role.collective, request.form.get("quorum", type=int) or 0,
+                            current_user)
+    except BadInput as exc:
+        db.session.rollback()
+        return _collective_page(role, exc.message, 400, "quorum")
+    db.session.commit()
+    flash(_("Saved."), "success")
     return redirect(url_for("reports.collective", public_id=public_id))
