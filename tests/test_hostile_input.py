@@ -521,6 +521,33 @@ def test_login_endpoints(people: World, body: Any, path: str) -> None:
     send(who, "POST", path, json=body, refusal_may_write=path != "/auth/prelogin")
 
 
+@FUZZ
+@given(data=form_of({"lang": st.sampled_from(["es", "th", "en", "ES", "xx", "es\x00", ""]),
+                     "next": st.sampled_from(["/incidents", "//evil.example/", "https://evil.example/",
+                                              "/\\evil.example", "javascript:alert(1)", ""])}),
+       logged_in=st.booleans())
+@example(data={"lang": "ru", "next": "//evil.example/"}, logged_in=True)
+def test_language_picker(people: World, data: dict[str, Any], logged_in: bool) -> None:
+    """The header's language picker: a language not in the list is refused with a reason;
+    any other answer goes back to a page of this site only, and stores a known language."""
+    from app import i18n
+
+    who = people.a.outreach if logged_in else people.anonymous
+    form = {**data, "csrf_token": who.csrf}
+    with cookie_kept(who), rolled_back():
+        response = who.client.post("/language", data=form, headers={"X-CSRFToken": who.csrf})
+        status = response.status_code
+        assert status < 500
+        if status >= 400:
+            assert reason_of(response), response.get_data(as_text=True)[:400]
+            return
+        assert status == 303
+        target = response.headers["Location"]
+        assert target.startswith("/") and not target.startswith(("//", "/\\")), target
+        user = db.session.scalar(sa.select(User).where(User.email == who.email))
+        assert user is None or user.locale in (None, *i18n.languages())
+
+
 def _wrap_item() -> st.SearchStrategy[Any]:
     return st.one_of(junk, st.fixed_dictionaries({
         "kv": big_ints, "user": st.one_of(text, st.just(str(uuid.uuid4()))),
