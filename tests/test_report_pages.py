@@ -7,6 +7,7 @@ import csv
 import io
 import random
 import re
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -152,6 +153,35 @@ def test_downloads_carry_the_same_suppression(coordinator: Browser, rows: Any) -
 
     pdf = coordinator.get("/reports/download/pdf", query_string=args)
     assert pdf.status_code == 200 and pdf.get_data()[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize("lang,headline,by_area,summary", [
+    ("ru", "Основные цифры", "По направлениям политики (4P)", "Сводка"),
+    ("th", "ตัวเลขสำคัญ", "ตามด้านนโยบาย (4P)", "สรุป")])
+def test_reports_and_their_downloads_speak_the_readers_language(
+        coordinator: Browser, rows: Any, tmp_path: Any, lang: str, headline: str,
+        by_area: str, summary: str) -> None:
+    """The page, the CSV, the XLSX and the PDF of a report in the language the reader chose
+    in the header (the codes' labels and the headings translated, the figures the same)."""
+    assert coordinator.post_form("/language", {"lang": lang}).status_code == 303
+    page = coordinator.get("/reports/view", query_string=YEAR).get_data(as_text=True)
+    assert headline in page and by_area in page
+    lines = list(csv.reader(io.StringIO(coordinator.get(
+        "/reports/download/csv", query_string=YEAR).get_data().decode("utf-8-sig"))))
+    assert lines[1][0] == by_area
+    book = load_workbook(io.BytesIO(coordinator.get(
+        "/reports/download/xlsx", query_string=YEAR).get_data()))
+    assert book.sheetnames[0] == summary
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(coordinator.get("/reports/download/pdf", query_string=YEAR).get_data())
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+    # pdftotext reads Thai's sara am (U+0E33) back as sara aa: compare without that difference.
+    def loose(words: str) -> str:
+        return re.sub(r"\s+", " ", words.replace("\u0e33", "\u0e32").replace("\u0e4d", ""))
+
+    assert loose(headline) in loose(text) and loose(by_area.split(" (")[0]) in loose(text)
+    assert str(_count(rows)) in text
 
 
 def test_saved_reports_are_regenerated_and_private(coordinator: Browser, other: Browser,
