@@ -330,8 +330,9 @@ def test_no_free_text_or_sealed_tier_in_any_extract(coordinator: Browser, resear
             assert needle not in plains[part], (part, needle)
     header = next(csv.reader(io.StringIO(plains["data"])))
     assert header and set(header) <= set(FIELDS) | {"period", "place", "amount", "currency"}, header
-    if "actors" in fields:
-        assert "own-7" in plains["data"]  # the organisation's code travels, not its label
+    if "actors" in fields:  # the organisation's own actor travels as a generic code
+        assert "own-7" not in plains["data"] and "org_term;police" in plains["data"]
+        assert "org_term" in plains["dictionary"]
 
 
 def test_an_expired_extract_says_so(coordinator: Browser, researcher: Browser) -> None:

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from app.models import Incident
 from app.reports.engine import DbSession
+from app.vocab import load
 
 MIN_K = 3
 DEFAULT_K = 5
@@ -132,6 +133,9 @@ def _expressions(request: Request, level: Level) -> dict[str, Any]:
     return out
 
 
+# What an organisation's own actor or measure becomes in an extract: its code is made from the
+# label a coordinator typed (free text, and it tells which organisation recorded the incident).
+OWN_TERM = "org_term"
 QUASI = ("region", "country", "period", "work_setting", "groups", "people_affected",
          "amount", "currency", "days_detained")
 PLAIN = {"kinds": Incident.kinds_set, "four_p": Incident.four_p_set,
@@ -223,16 +227,28 @@ def rows(session: DbSession, request: Request, level: Level,
         inner.c.combination >= request.k).order_by(*(inner.c[n] for n in qi_names),
                                                    inner.c.ident))
     result = session.execute(query.execution_options(stream_results=True, yield_per=batch))
+    shared = shared_codes()
     for record in result:
-        yield {name: _text(name, value) for name, value in zip(wanted, record, strict=True)}
+        yield {name: _text(name, value, shared.get(name))
+               for name, value in zip(wanted, record, strict=True)}
 
 
-def _text(name: str, value: Any) -> str:
+def shared_codes() -> dict[str, frozenset[str]]:
+    """The shared vocabulary's actors and measures: any other code is an organisation's own."""
+    vocab = load()
+    return {"actors": frozenset(vocab.codes("actors")),
+            "instrument": frozenset(vocab.codes("instruments"))}
+
+
+def _text(name: str, value: Any, shared: frozenset[str] | None = None) -> str:
     if value is None:
         return ""
+    codes = str(value).split()
+    if shared is not None:  # an organisation's own code is made from its free-text label
+        codes = sorted({c if c in shared else OWN_TERM for c in codes})
     if name in ("kinds", "four_p", "actors", "groups"):
-        return ";".join(str(value).split())
-    return str(value)
+        return ";".join(codes)
+    return " ".join(codes)
 
 
 def achieved_k(output: Iterator[dict[str, str]], qi_names: list[str]) -> tuple[int, int]:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.crypto import seal_export
 from app.reports.engine import DbSession
-from app.research.anonymise import Plan, Request, columns, quasi_identifiers, rows
+from app.research.anonymise import OWN_TERM, Plan, Request, columns, quasi_identifiers, rows
 from app.vocab import load
 
 ROWS_PER_PIECE = 500  # CSV lines handed to the sealer at a time
@@ -35,9 +35,8 @@ HXL = {"kinds": "#impact+type", "four_p": "#indicator+x_policy_area",
 DESCRIPTIONS = {
     "kinds": "Kinds of harm recorded (codes separated by ';').",
     "four_p": "Policy areas (4P) that caused the harm (';'-separated).",
-    "actors": "Who did it (';'-separated codes; organisations' own codes start with their "
-              "own prefix).",
-    "instrument": "The measure or law, if known.",
+    "actors": "Who did it (';'-separated codes; an organisation's own actor is 'org_term').",
+    "instrument": "The measure or law, if known ('org_term': one of the organisation's own).",
     "source": "How the organisation learned of it.",
     "region": "ISO 3166-2 subdivision, or empty when not recorded.",
     "country": "ISO 3166-1 alpha-2 country.",
@@ -109,10 +108,18 @@ def dictionary(request: Request, plan: Plan, header: list[str], achieved_k: int,
                      "tier or free text",
         "columns": [{"name": name, "description": DESCRIPTIONS[name],
                      **({"hxl": HXL[name]} if hxl else {}),
-                     **({"codes": {t.code: t.label for t in vocab.lists[CODE_LISTS[name]]}}
-                        if name in CODE_LISTS else {})} for name in header],
+                     **({"codes": _codes(vocab, name)} if name in CODE_LISTS else {})}
+                    for name in header],
         "terms": terms,
     }
+
+
+def _codes(vocab: Any, name: str) -> dict[str, str]:
+    codes = {t.code: t.label for t in vocab.lists[CODE_LISTS[name]]}
+    if name in ("actors", "instrument"):
+        codes[OWN_TERM] = ("one of the recording organisation's own terms (its name stays "
+                           "with the organisation)")
+    return codes
 
 
 def write_extract(session: DbSession, request: Request, plan: Plan,
