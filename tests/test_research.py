@@ -48,13 +48,20 @@ def in_request(app: Flask) -> Any:
 @pytest.fixture
 def researcher(app: Flask, coordinator: Browser,
                new_browser: Callable[[str], Browser]) -> Browser:
-    token = service.invite_researcher("res@example.org", _user(coordinator), org=org_of())
+    return _invited_researcher(app, coordinator, "Red Umbrella", "res@example.org", "Rae",
+                               new_browser)
+
+
+def _invited_researcher(app: Flask, inviter: Browser, org: str, email: str, name: str,
+                        new_browser: Callable[[str], Browser]) -> Browser:
+    """A researcher invited by `inviter` for their organisation, registered and logged in."""
+    token = service.invite_researcher(email, _user(inviter), org=org_of(org))
     db.session.commit()
     assert token is not None
     with app.test_request_context():
         link = url_for("auth.register_page", token=token)
-    person = new_browser("res@example.org")
-    assert person.register(link, "Rae").status_code == 201
+    person = new_browser(email)
+    assert person.register(link, name).status_code == 201
     assert person.login().status_code == 200
     return person
 
@@ -124,14 +131,7 @@ def test_another_researcher_can_neither_ask_for_this_scope_nor_download(
     extract = service.extract_of(request)
     assert extract is not None
     owls = make_coordinator(runner, new_browser, "Night Owls", "owls@example.org")
-    token = service.invite_researcher("sam@example.org", _user(owls), org=org_of("Night Owls"))
-    db.session.commit()
-    assert token is not None
-    with app.test_request_context():
-        link = url_for("auth.register_page", token=token)
-    sam = new_browser("sam@example.org")
-    assert sam.register(link, "Sam").status_code == 201
-    assert sam.login().status_code == 200
+    sam = _invited_researcher(app, owls, "Night Owls", "sam@example.org", "Sam", new_browser)
     with pytest.raises(BadInput) as refused:
         service.create_request(_user(sam), _form())
     assert refused.value.field == "scope"

@@ -3,6 +3,7 @@ files in export.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -181,19 +182,11 @@ def collective(public_id: Any) -> tuple[str, int]:
 @bp.post("/collectives/<uuid:public_id>/threshold")
 @login_required
 def collective_threshold(public_id: Any) -> Any:
-    role = _collective_role(public_id)
-    if role.role != CollectiveRoleName.COORDINATOR:
-        abort(403, description=_("Only the collective's coordinators set its threshold."))
-    try:
-        collectives.set_threshold(role.collective, request.form.get("k", type=int) or 0,
-                                  current_user)
-    except BadInput as exc:
-        db.session.rollback()
-        return _collective_page(role, exc.message, 400)
-    db.session.commit()
-    flash(_("Saved. Reports of the collective now hide counts under %(k)d.",
-            k=role.collective.min_cell), "success")
-    return redirect(url_for("reports.collective", public_id=public_id))
+    return _collective_setting(
+        public_id, "k", collectives.set_threshold,
+        denied=_("Only the collective's coordinators set its threshold."),
+        saved=lambda c: _("Saved. Reports of the collective now hide counts under %(k)d.",
+                          k=c.min_cell))
 
 
 @bp.post("/collectives/<uuid:public_id>/quorum")
@@ -202,15 +195,23 @@ def collective_quorum(public_id: Any) -> Any:
     """How many of the collective's coordinators approve a research extract over it."""
     from app.research import service as research  # here: research imports reports
 
+    return _collective_setting(
+        public_id, "quorum", research.set_quorum,
+        denied=_("Only the collective's coordinators decide this."),
+        saved=lambda _c: _("Saved."))
+
+
+def _collective_setting(public_id: Any, name: str, setter: Callable[[Any, int, Any], None],
+                        denied: str, saved: Callable[[Any], str]) -> Any:
+    """One number of a collective's, set by its coordinators; refused with the reason."""
     role = _collective_role(public_id)
     if role.role != CollectiveRoleName.COORDINATOR:
-        abort(403, description=_("Only the collective's coordinators decide this."))
+        abort(403, description=denied)
     try:
-        research.set_quorum(role.collective, request.form.get("quorum", type=int) or 0,
-                            current_user)
+        setter(role.collective, request.form.get(name, type=int) or 0, current_user)
     except BadInput as exc:
         db.session.rollback()
-        return _collective_page(role, exc.message, 400, "quorum")
+        return _collective_page(role, exc.message, 400, name)
     db.session.commit()
-    flash(_("Saved."), "success")
+    flash(saved(role.collective), "success")
     return redirect(url_for("reports.collective", public_id=public_id))
