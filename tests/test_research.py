@@ -66,6 +66,17 @@ def _invited_researcher(app: Flask, inviter: Browser, org: str, email: str, name
     return person
 
 
+def _approved_extract(coordinator: Browser, researcher: Browser) -> tuple[ExtractRequest, Any]:
+    """300 incidents, a request over them approved by the coordinator, its extract made."""
+    add_incidents(org_of(), 300, random.Random(8))
+    request = service.create_request(_user(researcher), _form())
+    service.decide(_user(coordinator), request, True, "")
+    db.session.commit()
+    extract = service.extract_of(request)
+    assert extract is not None
+    return request, extract
+
+
 def _form(**changes: Any) -> MultiDict[str, str]:
     data = MultiDict(FORM | {"scope": f"org:{org_of().pid}",
                              "retention_until": (date.today() + timedelta(days=365)).isoformat()})
@@ -124,12 +135,7 @@ def test_another_researcher_can_neither_ask_for_this_scope_nor_download(
     theirs to download — by the service or by URL."""
     from tests.people import make_coordinator
 
-    add_incidents(org_of(), 300, random.Random(8))
-    request = service.create_request(_user(researcher), _form())
-    service.decide(_user(coordinator), request, True, "")
-    db.session.commit()
-    extract = service.extract_of(request)
-    assert extract is not None
+    request, extract = _approved_extract(coordinator, researcher)
     owls = make_coordinator(runner, new_browser, "Night Owls", "owls@example.org")
     sam = _invited_researcher(app, owls, "Night Owls", "sam@example.org", "Sam", new_browser)
     with pytest.raises(BadInput) as refused:
@@ -225,12 +231,7 @@ def test_pages_from_request_to_sealed_download(coordinator: Browser, researcher:
 
 def test_open_offline_with_the_key_file(coordinator: Browser, researcher: Browser,
                                         runner: Any, tmp_path: Any) -> None:
-    add_incidents(org_of(), 300, random.Random(8))
-    request = service.create_request(_user(researcher), _form())
-    service.decide(_user(coordinator), request, True, "")
-    db.session.commit()
-    extract = service.extract_of(request)
-    assert extract is not None
+    _, extract = _approved_extract(coordinator, researcher)
     sealed = service.extracts_dir() / extract.pid / "data.sealed"
     keyfile = tmp_path / "key.json"
     keyfile.write_bytes(researcher.get("/research/keyfile").get_data())
@@ -336,12 +337,7 @@ def test_no_free_text_or_sealed_tier_in_any_extract(coordinator: Browser, resear
 
 
 def test_an_expired_extract_says_so(coordinator: Browser, researcher: Browser) -> None:
-    add_incidents(org_of(), 300, random.Random(8))
-    request = service.create_request(_user(researcher), _form())
-    service.decide(_user(coordinator), request, True, "")
-    db.session.commit()
-    extract = service.extract_of(request)
-    assert extract is not None
+    _, extract = _approved_extract(coordinator, researcher)
     service.purge(utcnow() + timedelta(days=31))
     db.session.commit()
     gone = researcher.get(f"/research/extracts/{extract.pid}/data")
